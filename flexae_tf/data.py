@@ -1,0 +1,189 @@
+"""Image datasets as tf.data pipelines of float32 [0, 1] NHWC batches.
+
+Two sources, tried in order:
+  1. a local directory in the IDX layout (`<data_dir>/<name>/
+     {train,t10k}-images-idx3-ubyte[.gz]`), for MNIST and Fashion-MNIST;
+  2. `tensorflow_datasets`, which works wherever a network or an already
+     prepared TFDS directory is available.
+"""
+
+import gzip
+import os
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from flexae_tf import errors
+from flexae_tf import paths
+
+# name: (height, width, channels)
+IMAGE_SHAPES = {
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+    "celeb_a": (64, 64, 3),
+}
+IDX_DATASETS = ("mnist", "fashion_mnist")
+_IDX_PREFIX = {"train": "train", "test": "t10k"}
+_IMAGE_MAGIC = 2051
+
+
+class DataError(errors.UserError):
+    """A dataset could not be found or read; the message says how to fix it."""
+
+
+def image_shape(name):
+    if name not in IMAGE_SHAPES:
+        raise DataError(f"Unknown dataset {name!r}; choose one of "
+                        f"{sorted(IMAGE_SHAPES)} (gin: dataset.name).")
+    return IMAGE_SHAPES[name]
+
+
+def read_idx_images(path):
+    """Reads an IDX3 image file (optionally gzipped) to uint8 [n, rows, cols].
+
+    Raises:
+      DataError: the file is not an IDX image file or is truncated.
+    """
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"Cannot read {path}: {e}. Replace the file with an "
+                        "intact copy.") from e
+    if len(raw) < 16:
+        raise DataError(f"{path}: {len(raw)} bytes, too short for an IDX "
+                        "header. Replace the file with an intact copy.")
+    magic, count, rows, cols = np.frombuffer(raw[:16], ">u4")
+    if magic != _IMAGE_MAGIC:
+        raise DataError(f"{path}: magic number {magic}, expected "
+                        f"{_IMAGE_MAGIC} (IDX images). Wrong or corrupt file.")
+    expected = int(count) * int(rows) * int(cols)
+    if len(raw) - 16 != expected:
+        raise DataError(
+            f"{path}: header promises {count} images of {rows}x{cols} "
+            f"({expected} bytes) but {len(raw) - 16} follow: the file is "
+            "truncated or corrupt. Replace it with an intact copy.")
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols)
+
+
+def _idx_path(data_dir, name, split):
+    stem = os.path.join(data_dir, name,
+                        f"{_IDX_PREFIX[split]}-images-idx3-ubyte")
+    for candidate in (stem + ".gz", stem):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _tfds_images(name, split, tfds_dir):
+    """uint8 images from TFDS, or None when TFDS cannot provide them."""
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
+    try:
+        builder = tfds.builder(name, data_dir=tfds_dir, try_gcs=False)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                try_download_gcs=False))
+        dataset = builder.as_dataset(split=split, shuffle_files=False)
+    except Exception as e:  # pylint: disable=broad-except
+        return None, e
+    return dataset.map(lambda example: example["image"]), None
+
+
+def _celeb_a_crop(image):
+    """Center crop 140x140, resize to 64x64: the WAE / 2S-VAE protocol."""
+    image = tf.image.crop_to_bounding_box(image, 39, 19, 140, 140)
+    image = tf.image.resize(image, (64, 64), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+@gin.configurable(denylist=["name", "split"])
+def load_images(name, split="train", data_dir=None, tfds_dir=None):
+    """uint8 images [H, W, C] of a split as a tf.data.Dataset.
+
+    Args:
+      name: mnist, fashion_mnist, cifar10 or celeb_a.
+      split: "train" or "test".
+      data_dir: local IDX directory; default $FLEXAE_DATA_DIR, else
+        ../shared/datasets beside the checkout.
+      tfds_dir: TFDS data directory (default: TFDS's own).
+
+    Returns:
+      (dataset of uint8 [H, W, C] images, number of images or None).
+
+    Raises:
+      DataError: no source has the dataset, or a local file is corrupt.
+    """
+    shape = image_shape(name)
+    if split not in _IDX_PREFIX:
+        raise DataError(f"Unknown split {split!r}; use 'train' or 'test'.")
+    data_dir = data_dir or paths.default_data_dir()
+    path = (_idx_path(data_dir, name, split) if name in IDX_DATASETS
+            else None)
+    if path is not None:
+        images = read_idx_images(path)[..., None]
+        if images.shape[1:] != shape:
+            raise DataError(f"{path}: images are {images.shape[1:]}, "
+                            f"expected {shape} for {name}.")
+        return tf.data.Dataset.from_tensor_slices(images), len(images)
+    dataset, error = _tfds_images(name, split, tfds_dir)
+    if dataset is None:
+        local = (f"put the IDX files in {os.path.join(data_dir, name)} "
+                 "(gin load_images.data_dir or $FLEXAE_DATA_DIR), or "
+                 if name in IDX_DATASETS else "")
+        reason = str(error).strip().splitlines()
+        raise DataError(
+            f"Dataset {name!r} ({split}) not found: {local}make it "
+            "available to tensorflow_datasets (a network connection, or a "
+            "prepared TFDS directory via load_images.tfds_dir). TFDS said: "
+            f"{reason[0] if reason else type(error).__name__}")
+    if name == "celeb_a":
+        dataset = dataset.map(_celeb_a_crop,
+                              num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset, None
+
+
+def to_float(images):
+    """uint8 -> float32 in [0, 1]."""
+    return tf.cast(images, tf.float32) / 255.0
+
+
+@gin.configurable(denylist=["name", "batch_size", "group_size",
+                            "input_context", "seed"])
+def train_pipeline(name, batch_size, group_size=1, input_context=None,
+                   seed=0, shuffle_buffer=60000):
+    """Per-replica training stream of [group_size, b, H, W, C] float32.
+
+    Args:
+      name: dataset name.
+      batch_size: GLOBAL batch size (all replicas together).
+      group_size: batches per element (one FlexAE iteration's worth).
+      input_context: tf.distribute.InputContext, for sharding and the
+        per-replica batch; None means one pipeline, one replica.
+      seed: shuffle seed (the trainer varies it on resume).
+      shuffle_buffer: shuffle buffer in images.
+    """
+    dataset, _ = load_images(name, split="train")
+    per_replica = batch_size
+    if input_context is not None:
+        per_replica = input_context.get_per_replica_batch_size(batch_size)
+        dataset = dataset.shard(input_context.num_input_pipelines,
+                                input_context.input_pipeline_id)
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed,
+                              reshuffle_each_iteration=True).repeat()
+    # Batch before the cast: one vectorised op per batch, not per image.
+    dataset = dataset.batch(per_replica, drop_remainder=True)
+    dataset = dataset.batch(group_size, drop_remainder=True)
+    dataset = dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_batches(name, split="test", batch_size=256, num_images=None):
+    """Finite float32 [b, H, W, C] batches of a split, in file order."""
+    dataset, _ = load_images(name, split=split)
+    if num_images is not None:
+        dataset = dataset.take(num_images)
+    return dataset.batch(batch_size).map(to_float).prefetch(2)

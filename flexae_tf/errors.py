@@ -1,0 +1,9 @@
+"""The error type for bad input from a user (config, data, checkpoints).
+
+Entry points catch `UserError` and print its message in one place instead
+of a traceback; anything else is a bug and keeps its traceback.
+"""
+
+
+class UserError(ValueError):
+    """Bad input; the message names what was wrong and how to fix it."""

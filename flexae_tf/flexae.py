@@ -1,0 +1,299 @@
+"""FlexAE and FlexAE-SR (Mondal, Asnani, Singla, Prathosh; UAI 2021).
+
+A deterministic auto-encoder whose latent prior is learned: a prior
+generator (P-GEN) G maps Gaussian noise to codes, and a WGAN-GP latent
+critic estimates the Wasserstein distance between encoded codes and G's
+samples. FlexAE-SR adds a smoothing regulariser: decoded convex
+combinations of codes must fool a WGAN-GP image critic.
+
+`train_step` uses `tf.GradientTape`, so this model needs the TensorFlow
+backend of Keras (`KERAS_BACKEND=tensorflow`, set by `flexae_tf.main`).
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from flexae_tf import configurables
+from flexae_tf import errors
+from flexae_tf import losses
+from flexae_tf import networks
+from flexae_tf import optimizers
+
+PRIORS = ("learned", "normal")
+
+
+@configurables.keras_configurable(denylist=["image_shape", "name"])
+class FlexAE(keras.Model):
+    """Auto-encoder, prior generator and the two critics, trained together.
+
+    One `train_step` is one iteration of the authors' algorithm; it reads
+    a [1 + 2 * critic_steps, batch, H, W, C] group of image batches: the
+    first for the reconstruction update, then `critic_steps` batches x and
+    `critic_steps` batches x' for the critic updates (see `group_size`).
+    """
+
+    def __init__(self, image_shape, latent_dim=32, noise_dim=None,
+                 prior="learned", smoothing=True, critic_steps=5,
+                 gp_weight=10.0, encoder_adversarial_weight=1.0, seed=0,
+                 name="flexae"):
+        """Builds the networks (weights included) and the random stream.
+
+        Args:
+          image_shape: (H, W, C) of the data.
+          latent_dim: m, the code size.
+          noise_dim: m', the P-GEN input size; default m.
+          prior: "learned" (P-GEN, FlexAE) or "normal" (fixed N(0, I):
+            the WAE-GAN baseline with the same critic).
+          smoothing: FlexAE-SR's image critic and smoothing update.
+          critic_steps: n_critic, critic updates per iteration.
+          gp_weight: WGAN-GP weight for both critics.
+          encoder_adversarial_weight: lambda; 0 never pushes the encoder
+            toward the prior (only the prior learns to match the codes).
+          seed: seed of the training random stream (noise, g, alpha).
+          name: model name.
+        """
+        super().__init__(name=name)
+        if prior not in PRIORS:
+            raise errors.UserError(f"FlexAE.prior={prior!r}; expected one of "
+                             f"{PRIORS}.")
+        noise_dim = latent_dim if noise_dim is None else noise_dim
+        if prior == "normal" and noise_dim != latent_dim:
+            raise errors.UserError("FlexAE.prior='normal' samples codes directly: "
+                             "noise_dim must equal latent_dim.")
+        if critic_steps < 1:
+            raise errors.UserError(f"FlexAE.critic_steps={critic_steps}; need >= 1.")
+        self.image_shape = tuple(image_shape)
+        self.latent_dim = latent_dim
+        self.noise_dim = noise_dim
+        self.prior = prior
+        self.smoothing = smoothing
+        self.critic_steps = critic_steps
+        self.gp_weight = gp_weight
+        self.encoder_adversarial_weight = encoder_adversarial_weight
+
+        self.encoder = networks.Encoder(latent_dim)
+        self.decoder = networks.Decoder(self.image_shape)
+        self.latent_critic = networks.LatentCritic()
+        self.prior_generator = (networks.PriorGenerator(latent_dim)
+                                if prior == "learned" else None)
+        self.image_critic = networks.ImageCritic() if smoothing else None
+        self._build_networks()
+        # Replica-aware and checkpointable: under a tf.distribute strategy
+        # each replica draws its own stream (tf.random.Generator docs).
+        self.rng = tf.random.Generator.from_seed(seed)
+        self.iteration = keras.Variable(
+            0, dtype="int64", trainable=False, name="iteration",
+            aggregation="only_first_replica")
+        self.log_names = self._log_names()
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.log_names}
+
+    @property
+    def group_size(self):
+        """Image batches consumed by one iteration."""
+        return 1 + 2 * self.critic_steps
+
+    def _build_networks(self):
+        images = ops.zeros((1,) + self.image_shape)
+        codes = self.decoder(self.encoder(images))
+        self.latent_critic(ops.zeros((1, self.latent_dim)))
+        if self.prior_generator is not None:
+            self.prior_generator(ops.zeros((1, self.noise_dim)))
+        if self.image_critic is not None:
+            self.image_critic(codes)
+
+    def _log_names(self):
+        names = ["recon_loss", "latent_critic_loss", "latent_gp",
+                 "latent_wasserstein", "encoder_adversarial_loss"]
+        if self.prior_generator is not None:
+            names.append("prior_loss")
+        if self.smoothing:
+            names += ["image_critic_loss", "image_gp", "image_wasserstein",
+                      "smoothing_loss"]
+        return names
+
+    def compile(self, jit_compile=False, **kwargs):
+        """Builds one optimizer per update on its own variables.
+
+        Call inside the distribution strategy's scope, before training.
+        """
+        # optimizer=None: no phantom default optimizer for `fit` to build.
+        super().compile(optimizer=None, jit_compile=jit_compile, **kwargs)
+        autoencoder = (self.encoder.trainable_variables
+                       + self.decoder.trainable_variables)
+        self.reconstruction_optimizer = optimizers.build(
+            "reconstruction", autoencoder)
+        self.encoder_adversarial_optimizer = optimizers.build(
+            "encoder_adversarial", self.encoder.trainable_variables)
+        self.latent_critic_optimizer = optimizers.build(
+            "latent_critic", self.latent_critic.trainable_variables)
+        if self.prior_generator is not None:
+            self.prior_generator_optimizer = optimizers.build(
+                "prior_generator", self.prior_generator.trainable_variables)
+        if self.smoothing:
+            self.smoothing_optimizer = optimizers.build(
+                "smoothing", autoencoder)
+            self.image_critic_optimizer = optimizers.build(
+                "image_critic", self.image_critic.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # ----------------------------------------------------------- inference
+    def encode(self, images):
+        return self.encoder(images, training=False)
+
+    def decode(self, codes):
+        return self.decoder(codes, training=False)
+
+    def reconstruct(self, images):
+        return self.decode(self.encode(images))
+
+    def call(self, images, training=False):
+        return self.decoder(self.encoder(images, training=training),
+                            training=training)
+
+    def prior_codes(self, noise, training=False):
+        """z_hat = G(n) for the learned prior, n itself for N(0, I)."""
+        if self.prior_generator is None:
+            return noise
+        return self.prior_generator(noise, training=training)
+
+    def generate(self, noise):
+        """Sampler x = D(G(n)) for given noise [b, noise_dim]."""
+        return self.decode(self.prior_codes(noise))
+
+    def sample(self, num_samples, seed=None):
+        """num_samples images; deterministic when `seed` is an int."""
+        shape = (num_samples, self.noise_dim)
+        noise = (tf.random.normal(shape) if seed is None else
+                 tf.random.stateless_normal(shape, seed=[seed, 0]))
+        return self.generate(noise)
+
+    def interpolate(self, images_a, images_b, num_steps=8):
+        """Decoded codes on the segment E(a) -> E(b).
+
+        Returns:
+          [batch, num_steps, H, W, C]; step 0 decodes E(a), the last E(b).
+        """
+        codes_a, codes_b = self.encode(images_a), self.encode(images_b)
+        weights = ops.linspace(0.0, 1.0, num_steps)[None, :, None]
+        codes = (1.0 - weights) * codes_a[:, None] + weights * codes_b[:, None]
+        images = self.decode(ops.reshape(codes, (-1, self.latent_dim)))
+        return ops.reshape(images, (-1, num_steps) + self.image_shape)
+
+    # ------------------------------------------------------------ training
+    def train_step(self, data):
+        """One iteration, in the authors' order (see the class docstring)."""
+        groups = data
+        logs = self._reconstruction_step(groups[0])
+        for k in range(self.critic_steps):
+            images = groups[1 + k]
+            images_2 = groups[1 + self.critic_steps + k]
+            logs |= self._latent_critic_step(images)
+            if self.smoothing:
+                logs |= self._image_critic_step(images, images_2)
+        if self.smoothing:
+            logs |= self._smoothing_step(images, images_2)
+        if self.prior_generator is not None:
+            logs |= self._prior_generator_step(ops.shape(images)[0])
+        logs |= self._encoder_adversarial_step(images)
+        self.iteration.assign_add(1)
+        for name, value in logs.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result()
+                for name, tracker in self.trackers.items()}
+
+    def test_step(self, data):
+        images = data
+        loss = losses.reconstruction_loss(images, self.reconstruct(images))
+        self.trackers["recon_loss"].update_state(loss)
+        return {"recon_loss": self.trackers["recon_loss"].result()}
+
+    def _apply(self, optimizer, loss, tape, variables):
+        """Applies the gradient of the GLOBAL-batch mean of `loss`.
+
+        `loss` is this replica's local-batch mean. Keras' TF optimizer sums
+        gradients over replicas, so each replica contributes 1/replicas of
+        its gradient (PITFALLS.md (a)).
+        """
+        gradients = tape.gradient(loss, variables)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas > 1:
+            gradients = [g / replicas for g in gradients]
+        optimizer.apply(gradients, variables)
+
+    def _reconstruction_step(self, images):
+        variables = (self.encoder.trainable_variables
+                     + self.decoder.trainable_variables)
+        with tf.GradientTape() as tape:
+            loss = losses.reconstruction_loss(images, self(images, training=True))
+        self._apply(self.reconstruction_optimizer, loss, tape, variables)
+        return {"recon_loss": loss}
+
+    def _critic_step(self, critic, optimizer, real, fake):
+        """One WGAN-GP critic update; real and fake carry no gradient."""
+        alpha = self.rng.uniform((ops.shape(real)[0],))
+        with tf.GradientTape() as tape:
+            loss = losses.critic_loss(critic(real, training=True),
+                                      critic(fake, training=True))
+            penalty = losses.gradient_penalty(critic, real, fake, alpha)
+            total = loss + self.gp_weight * penalty
+        self._apply(optimizer, total, tape, critic.trainable_variables)
+        return loss, penalty
+
+    def _latent_critic_step(self, images):
+        codes = self.encoder(images, training=True)
+        noise = self.rng.normal((ops.shape(images)[0], self.noise_dim))
+        loss, penalty = self._critic_step(
+            self.latent_critic, self.latent_critic_optimizer, codes,
+            self.prior_codes(noise, training=True))
+        return {"latent_critic_loss": loss, "latent_gp": penalty,
+                "latent_wasserstein": -loss}
+
+    def _smoothed_images(self, images, images_2):
+        """x_inp = D(g E(x) + (1 - g) E(x')), g ~ U[0, 1] per example."""
+        mix = self.rng.uniform((ops.shape(images)[0],))
+        codes = losses.interpolate(self.encoder(images, training=True),
+                                   self.encoder(images_2, training=True), mix)
+        return self.decoder(codes, training=True)
+
+    def _image_critic_step(self, images, images_2):
+        loss, penalty = self._critic_step(
+            self.image_critic, self.image_critic_optimizer, images,
+            self._smoothed_images(images, images_2))
+        return {"image_critic_loss": loss, "image_gp": penalty,
+                "image_wasserstein": -loss}
+
+    def _smoothing_step(self, images, images_2):
+        variables = (self.encoder.trainable_variables
+                     + self.decoder.trainable_variables)
+        with tf.GradientTape() as tape:
+            fake = self._smoothed_images(images, images_2)
+            loss = losses.generator_loss(self.image_critic(fake, training=True))
+        self._apply(self.smoothing_optimizer, loss, tape, variables)
+        return {"smoothing_loss": loss}
+
+    def _prior_generator_step(self, batch_size):
+        noise = self.rng.normal((batch_size, self.noise_dim))
+        variables = self.prior_generator.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = losses.generator_loss(
+                self.latent_critic(self.prior_codes(noise, training=True),
+                                   training=True))
+        self._apply(self.prior_generator_optimizer, loss, tape, variables)
+        return {"prior_loss": loss}
+
+    def _encoder_adversarial_step(self, images):
+        variables = self.encoder.trainable_variables
+        with tf.GradientTape() as tape:
+            # The encoder is the "real" side: it lowers C_k(E(x)).
+            loss = -losses.generator_loss(
+                self.latent_critic(self.encoder(images, training=True),
+                                   training=True))
+            weighted = self.encoder_adversarial_weight * loss
+        if self.encoder_adversarial_weight:
+            self._apply(self.encoder_adversarial_optimizer, weighted, tape,
+                        variables)
+        return {"encoder_adversarial_loss": loss}

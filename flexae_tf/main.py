@@ -1,0 +1,47 @@
+r"""Trains FlexAE / FlexAE-SR from gin files.
+
+  python -m flexae_tf.main --gin_file=gin/mnist.gin \
+      [--gin_file=...] [--gin_param='train.num_iterations=1000'] \
+      [--model_dir=runs/mnist]
+
+Rerunning the same command resumes from the latest checkpoint.
+"""
+
+import os
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+from absl import logging
+
+from flexae_tf import cli
+from flexae_tf import errors
+from flexae_tf import train_lib
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
+flags.DEFINE_multi_string(
+    "gin_param", [], "Extra bindings, e.g. 'train.num_iterations=1000'.")
+flags.DEFINE_string("model_dir", None,
+                    "Output directory; default runs/<first gin file name>.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        cli.fail(f"Unexpected arguments {argv[1:]}; use --gin_file, "
+                 "--gin_param and --model_dir.")
+    if not FLAGS.gin_file:
+        cli.fail("No --gin_file given; e.g. --gin_file=gin/mnist.gin.")
+    cli.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
+    model_dir = FLAGS.model_dir or os.path.join(
+        "runs", os.path.splitext(os.path.basename(FLAGS.gin_file[0]))[0])
+    try:
+        train_lib.train(model_dir)
+    except errors.UserError as e:
+        cli.fail(e)
+    logging.info("Done: %s", model_dir)
+
+
+if __name__ == "__main__":
+    app.run(main)

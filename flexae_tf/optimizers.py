@@ -1,0 +1,48 @@
+"""One Adam optimizer per (loss, variable set) of FlexAE-SR.
+
+A Keras optimizer is bound to the variables it was built with, so each of
+the six updates has its own. Defaults are the authors' settings; each can be
+overridden in gin with the role as scope, e.g.
+`latent_critic/make_optimizer.learning_rate = 5e-5`.
+"""
+
+import gin
+import keras
+
+# role: (learning_rate, beta_1, beta_2), from the authors' code.
+PAPER_SETTINGS = {
+    "reconstruction": (2e-4, 0.9, 0.999),
+    "encoder_adversarial": (1e-5, 0.0, 0.9),
+    "smoothing": (2e-4, 0.5, 0.9),
+    "prior_generator": (2e-4, 0.0, 0.9),
+    "latent_critic": (1e-4, 0.0, 0.9),
+    "image_critic": (2e-4, 0.5, 0.9),
+}
+
+
+@gin.configurable(denylist=["role"])
+def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
+                   epsilon=1e-7):
+    """Adam for `role`; unset arguments take the role's paper setting."""
+    paper_lr, paper_b1, paper_b2 = PAPER_SETTINGS[role]
+    return keras.optimizers.Adam(
+        learning_rate=paper_lr if learning_rate is None else learning_rate,
+        beta_1=paper_b1 if beta_1 is None else beta_1,
+        beta_2=paper_b2 if beta_2 is None else beta_2,
+        epsilon=epsilon,
+        name=f"{role}_optimizer",
+    )
+
+
+def build(role, variables):
+    """Makes the `role` optimizer (gin scope `role`) and builds its slots.
+
+    Building eagerly, inside the strategy scope and before the first step,
+    avoids the Keras 3 + tf.distribute failure of optimizers first built
+    while a distributed train_step is traced ("You must feed a value for
+    placeholder tensor", PITFALLS.md (a)).
+    """
+    with gin.config_scope(role):
+        optimizer = make_optimizer(role)
+    optimizer.build(variables)
+    return optimizer

@@ -1,0 +1,32 @@
+"""Where the project looks for things it does not ship: data and FID weights.
+
+The repository never contains datasets or weights. They live in a `shared/`
+directory next to the checkout (as on the project's CI) or wherever the
+environment variables below point.
+"""
+
+import os
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shared_dir():
+    """`$FLEXAE_SHARED_DIR`, else `../shared` beside the checkout."""
+    return os.environ.get(
+        "FLEXAE_SHARED_DIR", os.path.join(os.path.dirname(REPO_ROOT), "shared")
+    )
+
+
+def default_data_dir():
+    """`$FLEXAE_DATA_DIR`, else `<shared>/datasets` (IDX layout)."""
+    return os.environ.get(
+        "FLEXAE_DATA_DIR", os.path.join(shared_dir(), "datasets")
+    )
+
+
+def default_fid_weights():
+    """`$FLEXAE_FID_WEIGHTS`, else `<shared>/fid_inception/weights.npz`."""
+    return os.environ.get(
+        "FLEXAE_FID_WEIGHTS",
+        os.path.join(shared_dir(), "fid_inception", "weights.npz"),
+    )

@@ -1,0 +1,237 @@
+"""The training loop: strategy, data, model, checkpoints, summaries.
+
+Iterations run in chunks inside one `tf.function` (a `tf.range` loop around
+`strategy.run(model.train_step)`), so the host only syncs at chunk ends:
+the next log, picture or checkpoint boundary.
+"""
+
+import os
+import time
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from flexae_tf import checkpoints
+from flexae_tf import data
+from flexae_tf import distribute
+from flexae_tf import errors
+from flexae_tf import flexae
+from flexae_tf import summaries
+
+
+class TrainingDiverged(errors.UserError):
+    """A loss became NaN or infinite."""
+
+
+def _check_positive(**values):
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise errors.UserError(f"train.{name}={value!r}: must be a positive "
+                             "integer.")
+
+
+def make_train_function(model, strategy, jit_compile=False):
+    """tf.function running `num_iterations` iterations on `iterator`."""
+    step = (tf.function(model.train_step, jit_compile=True) if jit_compile
+            else model.train_step)
+
+    @tf.function
+    def run(iterator, num_iterations):
+        for _ in tf.range(num_iterations):
+            strategy.run(step, args=(next(iterator),))
+
+    return run
+
+
+def read_logs(model):
+    """Host-side means since the last read; resets the trackers."""
+    logs = {name: float(tracker.result())
+            for name, tracker in model.trackers.items()}
+    for tracker in model.trackers.values():
+        tracker.reset_state()
+    return logs
+
+
+def _write_atomically(path, text):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        f.write(text)
+    tf.io.gfile.rename(tmp, path, overwrite=True)
+
+
+class Progress:
+    """Iterations/s, images/s and ETA over the run."""
+
+    def __init__(self, start, total, images_per_iteration):
+        self.start, self.total = start, total
+        self.images_per_iteration = images_per_iteration
+        self.last_time, self.last_iteration = time.time(), start
+        self.rate = None
+
+    def update(self, iteration):
+        now = time.time()
+        rate = (iteration - self.last_iteration) / max(now - self.last_time,
+                                                       1e-9)
+        # Smoothed, so one slow chunk (tracing, a checkpoint) does not
+        # swing the ETA.
+        self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate
+        self.last_time, self.last_iteration = now, iteration
+        return rate
+
+    def line(self, iteration, logs):
+        eta = (self.total - iteration) / max(self.rate, 1e-9)
+        losses = " ".join(f"{k}={v:.4g}" for k, v in logs.items())
+        return (f"iteration {iteration}/{self.total} "
+                f"({100.0 * iteration / self.total:.1f}%) | "
+                f"{self.rate:.2f} it/s, "
+                f"{self.rate * self.images_per_iteration:.0f} images/s | "
+                f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))} | "
+                f"{losses}")
+
+
+class Previews:
+    """Fixed inputs for the pictures written during training."""
+
+    def __init__(self, model, dataset, seed, num_images=64, num_pairs=8,
+                 num_steps=10, num_scatter=500):
+        try:
+            batches = data.eval_batches(dataset, "test", num_scatter)
+        except data.DataError:
+            batches = data.eval_batches(dataset, "train", num_scatter)
+        self.model = model
+        self.images = next(iter(batches))
+        self.num_images, self.num_pairs = num_images, num_pairs
+        self.num_steps = num_steps
+        self.noise = tf.random.stateless_normal(
+            (max(num_images, self.images.shape[0]), model.noise_dim),
+            seed=[seed, 1])
+
+    def write(self, step, out_dir):
+        model, real = self.model, self.images[:self.num_images]
+        summaries.write_grid("real", real, step, out_dir)
+        summaries.write_grid("reconstructions", model.reconstruct(real), step,
+                             out_dir)
+        samples = model.generate(self.noise[:self.num_images])
+        summaries.write_grid("samples", samples, step, out_dir)
+        pairs = self.images[:2 * self.num_pairs]
+        rows = model.interpolate(pairs[0::2], pairs[1::2], self.num_steps)
+        summaries.write_grid(
+            "interpolations",
+            np.reshape(rows, (-1,) + model.image_shape), step, out_dir,
+            columns=self.num_steps)
+        codes = model.encode(self.images)
+        prior = model.prior_codes(self.noise[:codes.shape[0]])
+        summaries.write_image(
+            "latent_scatter",
+            summaries.latent_scatter(codes, prior, f"iteration {step}"),
+            step, out_dir)
+
+
+def _restore(manager, model):
+    path = manager.latest_checkpoint
+    if path is None:
+        return 0
+    try:
+        manager.checkpoint.restore(path).assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise checkpoints.CheckpointError(
+            f"Checkpoint {path} does not match the current configuration "
+            f"({str(e).splitlines()[0]}). Use a new --model_dir or the gin "
+            "config the run was started with.") from e
+    iteration = int(model.iteration.numpy())
+    logging.info("Resumed from %s at iteration %d.", path, iteration)
+    return iteration
+
+
+@gin.configurable(denylist=["model_dir"])
+def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
+          log_interval=100, image_interval=1000, checkpoint_interval=1000,
+          keep_checkpoints=3, jit_compile=False, strategy="mirrored",
+          seed=0):
+    """Trains FlexAE in model_dir, resuming from its latest checkpoint.
+
+    Args:
+      model_dir: checkpoints, TensorBoard events, pictures and gin config.
+      dataset: data.IMAGE_SHAPES key.
+      num_iterations: total iterations (each: 1 reconstruction update,
+        critic_steps critic updates, then the generator-side updates).
+      batch_size: global batch size.
+      log_interval: iterations between loss logs and scalar summaries.
+      image_interval: iterations between picture summaries.
+      checkpoint_interval: iterations between checkpoints.
+      keep_checkpoints: checkpoints kept on disk.
+      jit_compile: compile the iteration with XLA.
+      strategy: distribute.make_strategy name.
+      seed: seed of data order and preview noise (model.seed: training).
+
+    Returns:
+      The trained model.
+
+    Raises:
+      TrainingDiverged: a loss became NaN/inf; the last good checkpoint
+        stays in model_dir.
+    """
+    _check_positive(num_iterations=num_iterations, batch_size=batch_size,
+                    log_interval=log_interval, image_interval=image_interval,
+                    checkpoint_interval=checkpoint_interval,
+                    keep_checkpoints=keep_checkpoints)
+    image_shape = data.image_shape(dataset)
+    strategy = distribute.make_strategy(strategy)
+    with strategy.scope():
+        model = flexae.FlexAE(image_shape=image_shape)
+        model.compile(jit_compile=jit_compile)
+    manager = checkpoints.manager(model, model_dir, keep_checkpoints)
+    start = _restore(manager, model)
+    if start >= num_iterations:
+        logging.info("Already trained for %d iterations.", start)
+        return model
+    if batch_size % strategy.num_replicas_in_sync:
+        raise errors.UserError(f"train.batch_size={batch_size} is not divisible "
+                         f"by the {strategy.num_replicas_in_sync} replicas.")
+    iterator = iter(strategy.distribute_datasets_from_function(
+        lambda context: data.train_pipeline(
+            dataset, batch_size, model.group_size, context, seed=seed + start)))
+    run = make_train_function(model, strategy, jit_compile)
+    previews = Previews(model, dataset, seed)
+    writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
+    progress = Progress(start, num_iterations,
+                        batch_size * model.group_size)
+    intervals = (log_interval, image_interval, checkpoint_interval)
+    iteration = start
+    logging.info("Training %s from iteration %d to %d in %s (%d replicas).",
+                 dataset, start, num_iterations, model_dir,
+                 strategy.num_replicas_in_sync)
+    with writer.as_default():
+        while iteration < num_iterations:
+            target = min([num_iterations] +
+                         [(iteration // k + 1) * k for k in intervals])
+            run(iterator, tf.constant(target - iteration))
+            chunk_rate = progress.update(target)
+            logs = read_logs(model)
+            bad = [k for k, v in logs.items() if not np.isfinite(v)]
+            if bad:
+                raise TrainingDiverged(
+                    f"Loss {', '.join(bad)} is not finite between "
+                    f"iterations {iteration} and {target}; stopped. The last "
+                    f"good checkpoint ({manager.latest_checkpoint}) is kept. "
+                    "Lower the learning rates or check the data.")
+            if iteration == start:
+                _write_atomically(os.path.join(model_dir,
+                                               checkpoints.CONFIG_FILE),
+                                  gin.operative_config_str())
+            iteration = target
+            done = iteration == num_iterations
+            if iteration % log_interval == 0 or done:
+                logging.info(progress.line(iteration, logs))
+                for name, value in logs.items():
+                    tf.summary.scalar(f"losses/{name}", value, step=iteration)
+                tf.summary.scalar("speed/iterations_per_second", chunk_rate,
+                                  step=iteration)
+            if iteration % image_interval == 0 or done:
+                previews.write(iteration, os.path.join(model_dir, "images"))
+            if iteration % checkpoint_interval == 0 or done:
+                manager.save(checkpoint_number=iteration)
+            writer.flush()
+    return model
