@@ -12,34 +12,14 @@ import tensorflow as tf
 
 from flexae_tf import data
 from flexae_tf import errors
-from flexae_tf import flexae
+from flexae_tf import models
 
 CONFIG_FILE = "operative_config.gin"
 CHECKPOINT_DIR = "checkpoints"
-_OPTIMIZERS = ("reconstruction", "encoder_adversarial", "smoothing",
-               "prior_generator", "latent_critic", "image_critic")
-_NETWORKS = ("encoder", "decoder", "prior_generator", "latent_critic",
-             "image_critic")
 
 
 class CheckpointError(errors.UserError):
     """No usable checkpoint; the message says what to do."""
-
-
-def trackables(model, inference_only=False):
-    """Named trackables of `model`; inference_only drops critics and state."""
-    networks = (("encoder", "decoder", "prior_generator") if inference_only
-                else _NETWORKS)
-    items = {name: getattr(model, name) for name in networks
-             if getattr(model, name) is not None}
-    if not inference_only:
-        items["iteration"] = model.iteration
-        items["rng"] = model.rng
-        for role in _OPTIMIZERS:
-            optimizer = getattr(model, f"{role}_optimizer", None)
-            if optimizer is not None:
-                items[f"{role}_optimizer"] = optimizer
-    return items
 
 
 def manager(model, model_dir, max_to_keep=3):
@@ -49,7 +29,7 @@ def manager(model, model_dir, max_to_keep=3):
     it, and rewrites the index file atomically, so a run killed while
     saving leaves the previous checkpoint intact.
     """
-    checkpoint = tf.train.Checkpoint(**trackables(model))
+    checkpoint = tf.train.Checkpoint(**model.trackables())
     return tf.train.CheckpointManager(
         checkpoint, os.path.join(model_dir, CHECKPOINT_DIR),
         max_to_keep=max_to_keep)
@@ -100,9 +80,8 @@ def restore_model(model_dir, image_shape):
         raise CheckpointError(
             f"No checkpoint in {os.path.join(model_dir, CHECKPOINT_DIR)}: "
             "train the model (or wait for its first checkpoint) first.")
-    model = flexae.FlexAE(image_shape=image_shape)
-    items = trackables(model, inference_only=True)
-    items["iteration"] = model.iteration
+    model = models.make_model(image_shape)
+    items = model.trackables(inference_only=True)
     status = tf.train.Checkpoint(**items).restore(path)
     status.assert_existing_objects_matched().expect_partial()
     return model, int(model.iteration.numpy())

@@ -136,6 +136,25 @@ class FlexAE(keras.Model):
             self.image_critic_optimizer = optimizers.build(
                 "image_critic", self.image_critic.trainable_variables)
 
+    def trackables(self, inference_only=False):
+        """Named parts of a checkpoint; stable names keep old ones loadable.
+
+        inference_only: just what sampling, encoding and decoding need.
+        """
+        items = {"encoder": self.encoder, "decoder": self.decoder,
+                 "iteration": self.iteration}
+        if self.prior_generator is not None:
+            items["prior_generator"] = self.prior_generator
+        if inference_only:
+            return items
+        items.update(latent_critic=self.latent_critic, rng=self.rng)
+        if self.image_critic is not None:
+            items["image_critic"] = self.image_critic
+        for role in optimizers.PAPER_SETTINGS:
+            if hasattr(self, f"{role}_optimizer"):
+                items[f"{role}_optimizer"] = getattr(self, f"{role}_optimizer")
+        return items
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -10,6 +10,7 @@ import time
 
 from absl import logging
 import gin
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -17,7 +18,7 @@ from flexae_tf import checkpoints
 from flexae_tf import data
 from flexae_tf import distribute
 from flexae_tf import errors
-from flexae_tf import flexae
+from flexae_tf import models
 from flexae_tf import summaries
 
 
@@ -164,7 +165,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       keep_checkpoints: checkpoints kept on disk.
       jit_compile: compile the iteration with XLA.
       strategy: distribute.make_strategy name.
-      seed: seed of data order and preview noise (model.seed: training).
+      seed: seed of initial weights, data order and preview noise (the
+        training noise has its own, FlexAE.seed).
 
     Returns:
       The trained model.
@@ -178,11 +180,13 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                     checkpoint_interval=checkpoint_interval,
                     keep_checkpoints=keep_checkpoints)
     image_shape = data.image_shape(dataset)
+    keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
+    out_dir = distribute.output_dir(model_dir, strategy)
     with strategy.scope():
-        model = flexae.FlexAE(image_shape=image_shape)
+        model = models.make_model(image_shape)
         model.compile(jit_compile=jit_compile)
-    manager = checkpoints.manager(model, model_dir, keep_checkpoints)
+    manager = checkpoints.manager(model, out_dir, keep_checkpoints)
     start = _restore(manager, model)
     if start >= num_iterations:
         logging.info("Already trained for %d iterations.", start)
@@ -195,7 +199,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
             dataset, batch_size, model.group_size, context, seed=seed + start)))
     run = make_train_function(model, strategy, jit_compile)
     previews = Previews(model, dataset, seed)
-    writer = tf.summary.create_file_writer(os.path.join(model_dir, "train"))
+    writer = tf.summary.create_file_writer(os.path.join(out_dir, "train"))
     progress = Progress(start, num_iterations,
                         batch_size * model.group_size)
     intervals = (log_interval, image_interval, checkpoint_interval)
@@ -218,7 +222,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                     f"good checkpoint ({manager.latest_checkpoint}) is kept. "
                     "Lower the learning rates or check the data.")
             if iteration == start:
-                _write_atomically(os.path.join(model_dir,
+                _write_atomically(os.path.join(out_dir,
                                                checkpoints.CONFIG_FILE),
                                   gin.operative_config_str())
             iteration = target
@@ -230,7 +234,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                 tf.summary.scalar("speed/iterations_per_second", chunk_rate,
                                   step=iteration)
             if iteration % image_interval == 0 or done:
-                previews.write(iteration, os.path.join(model_dir, "images"))
+                previews.write(iteration, os.path.join(out_dir, "images"))
             if iteration % checkpoint_interval == 0 or done:
                 manager.save(checkpoint_number=iteration)
             writer.flush()

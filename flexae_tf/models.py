@@ -1,0 +1,18 @@
+"""Which model a run trains (gin: `make_model.model_class`)."""
+
+import gin
+
+from flexae_tf import flexae
+
+
+@gin.configurable(denylist=["image_shape"])
+def make_model(image_shape, model_class=flexae.FlexAE):
+    """The model to train: FlexAE, or any class with its training API.
+
+    A model class takes `image_shape`, and provides `compile()`,
+    `train_step(groups)`, `group_size`, `trackers`, `noise_dim`,
+    `trackables(inference_only)` and the inference methods `encode`,
+    `decode`, `reconstruct`, `generate`, `prior_codes`, `sample`,
+    `interpolate`.
+    """
+    return model_class(image_shape=image_shape)
