@@ -1,0 +1,159 @@
+"""The training loop and the main program, end to end on real MNIST."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import flexae_tf  # pylint: disable=unused-import
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from flexae_tf import checkpoints
+from flexae_tf import cli
+from flexae_tf import data
+from flexae_tf import paths
+from flexae_tf import train_lib
+
+TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
+    reason="../shared/datasets/mnist is absent")
+
+
+def configure(*bindings):
+    gin.clear_config()
+    cli.parse_gin([TINY], list(bindings))
+
+
+def all_state(model):
+    """Every checkpointed value, optimizer slots and rng state included."""
+    checkpoint = tf.train.Checkpoint(**model.trackables())
+    values = {}
+    for name, _ in tf.train.list_variables(
+            checkpoint.write(os.path.join(_tmp(), "state"))):
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH":
+            values[name] = tf.train.load_variable(
+                os.path.join(_tmp(), "state"), name)
+    return values
+
+
+def _tmp():
+    path = os.path.join(os.environ.get("PYTEST_TMP", "/tmp"),
+                        f"flexae_state_{os.getpid()}")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def test_resume_restores_every_state_and_takes_the_same_next_step(tmp_path):
+    model_dir = str(tmp_path / "run")
+    configure()
+    trained = train_lib.train(model_dir, num_iterations=2)
+    configure()
+    resumed = train_lib.train(model_dir, num_iterations=2)  # Restores only.
+    assert int(resumed.iteration.numpy()) == 2
+    before, after = all_state(trained), all_state(resumed)
+    assert before.keys() == after.keys()
+    for part in ("rng/_state_var", "iteration/", "image_critic/",
+                 "smoothing_optimizer/_variables/", "latent_critic_optimizer/"
+                 "_iterations"):
+        assert any(key.startswith(part) for key in before), part
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key], err_msg=key)
+    groups = next(iter(data.train_pipeline(
+        "mnist", 8, trained.group_size, shuffle_buffer=10)))
+    logs_a = tf.function(trained.train_step)(groups)
+    logs_b = tf.function(resumed.train_step)(groups)
+    for name in logs_a:
+        assert float(logs_a[name]) == float(logs_b[name]), name
+
+
+def test_training_lowers_the_reconstruction_loss_on_mnist(tmp_path):
+    model_dir = str(tmp_path / "learn")
+    bindings = ["train.batch_size = 32", "FlexAE.critic_steps = 1",
+                "train.log_interval = 100", "train.image_interval = 1000",
+                "train.checkpoint_interval = 1000"]
+    test_images = next(iter(data.eval_batches("mnist", "test", 256)))
+
+    def test_loss(model):
+        recon = model.reconstruct(test_images)
+        return float(tf.reduce_mean(tf.reduce_sum(
+            tf.square(recon - test_images), axis=[1, 2, 3])))
+
+    configure(*bindings)
+    start = test_loss(train_lib.train(model_dir, num_iterations=1))
+    configure(*bindings)
+    end = test_loss(train_lib.train(model_dir, num_iterations=300))
+    # Untrained decoders output ~0.5 everywhere (~190 per image); 300
+    # iterations of the tiny net reach well under half of that.
+    assert end < 0.5 * start, (start, end)
+    samples = train_lib.train(model_dir, num_iterations=300).sample(16, 0)
+    assert np.isfinite(samples.numpy()).all()
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    model_dir = str(tmp_path / "nan")
+    configure()
+    train_lib.train(model_dir, num_iterations=2)
+    configure("FlexAE.gp_weight = 1e39")  # inf in float32
+    with pytest.raises(train_lib.TrainingDiverged, match="not finite"):
+        train_lib.train(model_dir, num_iterations=4)
+    assert checkpoints.latest(model_dir).endswith("ckpt-2")
+
+
+def _main(*args, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-m", "flexae_tf.main", *args], cwd=paths.REPO_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, **(env or {})))
+
+
+def test_main_trains_resumes_and_writes_everything(tmp_path):
+    model_dir = str(tmp_path / "main")
+    process = _main(f"--gin_file={TINY}", f"--model_dir={model_dir}")
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    assert os.path.exists(os.path.join(model_dir, "operative_config.gin"))
+    assert checkpoints.latest(model_dir).endswith("ckpt-4")
+    for picture in ("real", "reconstructions", "samples", "interpolations",
+                    "latent_scatter"):
+        assert os.path.exists(
+            os.path.join(model_dir, "images", f"{picture}_4.png")), picture
+    tags = set()
+    for path in glob.glob(os.path.join(model_dir, "train", "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"losses/recon_loss", "losses/latent_wasserstein",
+            "losses/image_wasserstein", "samples",
+            "interpolations"} <= tags
+    assert "it/s" in err and "ETA" in err
+    process = _main(f"--gin_file={TINY}", f"--model_dir={model_dir}",
+                    "--gin_param=train.num_iterations=6")
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err[-3000:]
+    assert "Resumed from" in err and "at iteration 4" in err
+    assert checkpoints.latest(model_dir).endswith("ckpt-6")
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--gin_file=gin/tiny.gin", "--no_such_flag=1"], {},
+     "no_such_flag"),
+    (["--gin_file=gin/tiny.gin", "--gin_param=FlexAE.no_such_arg=3"], {},
+     "Bad gin configuration"),
+    (["--gin_file=gin/missing.gin"], {}, "Bad gin configuration"),
+    (["--gin_file=gin/tiny.gin", "--gin_param=train.dataset='imagenet'"], {},
+     "Unknown dataset 'imagenet'"),
+    (["--gin_file=gin/tiny.gin", "--gin_param=train.batch_size=0"], {},
+     "train.batch_size=0"),
+    (["--gin_file=gin/tiny.gin"], {"FLEXAE_DATA_DIR": "/nonexistent",
+                                   "TFDS_DATA_DIR": "/nonexistent/tfds"},
+     "FLEXAE_DATA_DIR"),
+])
+def test_bad_input_is_one_clear_error(tmp_path, args, env, message):
+    process = _main(*args, f"--model_dir={tmp_path / 'bad'}", env=env)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode != 0
+    assert message in err
+    assert "Traceback" not in err
