@@ -7,13 +7,13 @@ samples. FlexAE-SR adds a smoothing regulariser: decoded convex
 combinations of codes must fool a WGAN-GP image critic.
 
 `train_step` uses `tf.GradientTape`, so this model needs the TensorFlow
-backend of Keras (`KERAS_BACKEND=tensorflow`, set by `flexae_tf.main`).
+backend of Keras (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
 """
 
-import keras
 import tensorflow as tf
 from keras import ops
 
+from flexae_tf import autoencoder
 from flexae_tf import configurables
 from flexae_tf import errors
 from flexae_tf import losses
@@ -24,7 +24,7 @@ PRIORS = ("learned", "normal")
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
-class FlexAE(keras.Model):
+class FlexAE(autoencoder.AutoEncoderModel):
     """Auto-encoder, prior generator and the two critics, trained together.
 
     One `train_step` is one iteration of the authors' algorithm; it reads
@@ -35,8 +35,8 @@ class FlexAE(keras.Model):
 
     def __init__(self, image_shape, latent_dim=32, noise_dim=None,
                  prior="learned", smoothing=True, critic_steps=5,
-                 gp_weight=10.0, encoder_adversarial_weight=1.0, seed=0,
-                 name="flexae"):
+                 gp_weight=10.0, encoder_adversarial_weight=1.0,
+                 mask_sparsity_weight=0.0, seed=0, name="flexae"):
         """Builds the networks (weights included) and the random stream.
 
         Args:
@@ -50,43 +50,38 @@ class FlexAE(keras.Model):
           gp_weight: WGAN-GP weight for both critics.
           encoder_adversarial_weight: lambda; 0 never pushes the encoder
             toward the prior (only the prior learns to match the codes).
+          mask_sparsity_weight: > 0 turns on MaskAAE's latent mask
+            (`Encoder.latent_mask`, also applied to prior samples) with
+            this weight on its L1 norm in the reconstruction update.
           seed: seed of the training random stream (noise, g, alpha).
           name: model name.
         """
-        super().__init__(name=name)
+        noise_dim = latent_dim if noise_dim is None else noise_dim
+        super().__init__(image_shape, latent_dim, noise_dim, seed, name)
         if prior not in PRIORS:
             raise errors.UserError(f"FlexAE.prior={prior!r}; expected one of "
                              f"{PRIORS}.")
-        noise_dim = latent_dim if noise_dim is None else noise_dim
         if prior == "normal" and noise_dim != latent_dim:
             raise errors.UserError("FlexAE.prior='normal' samples codes directly: "
                              "noise_dim must equal latent_dim.")
         if critic_steps < 1:
             raise errors.UserError(f"FlexAE.critic_steps={critic_steps}; need >= 1.")
-        self.image_shape = tuple(image_shape)
-        self.latent_dim = latent_dim
-        self.noise_dim = noise_dim
         self.prior = prior
         self.smoothing = smoothing
         self.critic_steps = critic_steps
         self.gp_weight = gp_weight
         self.encoder_adversarial_weight = encoder_adversarial_weight
+        self.mask_sparsity_weight = mask_sparsity_weight
 
-        self.encoder = networks.Encoder(latent_dim)
+        self.encoder = networks.Encoder(
+            latent_dim, latent_mask=mask_sparsity_weight > 0)
         self.decoder = networks.Decoder(self.image_shape)
         self.latent_critic = networks.LatentCritic()
         self.prior_generator = (networks.PriorGenerator(latent_dim)
                                 if prior == "learned" else None)
         self.image_critic = networks.ImageCritic() if smoothing else None
         self._build_networks()
-        # Replica-aware and checkpointable: under a tf.distribute strategy
-        # each replica draws its own stream (tf.random.Generator docs).
-        self.rng = tf.random.Generator.from_seed(seed)
-        self.iteration = keras.Variable(
-            0, dtype="int64", trainable=False, name="iteration",
-            aggregation="only_first_replica")
-        self.log_names = self._log_names()
-        self.trackers = {n: keras.metrics.Mean(name=n) for n in self.log_names}
+        self._init_trackers(self._log_names())
 
     @property
     def group_size(self):
@@ -105,6 +100,8 @@ class FlexAE(keras.Model):
     def _log_names(self):
         names = ["recon_loss", "latent_critic_loss", "latent_gp",
                  "latent_wasserstein", "encoder_adversarial_loss"]
+        if self.encoder.latent_mask is not None:
+            names += ["mask_l1", "active_dimensions"]
         if self.prior_generator is not None:
             names.append("prior_loss")
         if self.smoothing:
@@ -155,52 +152,19 @@ class FlexAE(keras.Model):
                 items[f"{role}_optimizer"] = getattr(self, f"{role}_optimizer")
         return items
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     # ----------------------------------------------------------- inference
-    def encode(self, images):
-        return self.encoder(images, training=False)
-
-    def decode(self, codes):
-        return self.decoder(codes, training=False)
-
-    def reconstruct(self, images):
-        return self.decode(self.encode(images))
-
-    def call(self, images, training=False):
-        return self.decoder(self.encoder(images, training=training),
-                            training=training)
-
     def prior_codes(self, noise, training=False):
-        """z_hat = G(n) for the learned prior, n itself for N(0, I)."""
-        if self.prior_generator is None:
-            return noise
-        return self.prior_generator(noise, training=training)
+        """z_hat = G(n) for the learned prior, n itself for N(0, I).
 
-    def generate(self, noise):
-        """Sampler x = D(G(n)) for given noise [b, noise_dim]."""
-        return self.decode(self.prior_codes(noise))
-
-    def sample(self, num_samples, seed=None):
-        """num_samples images; deterministic when `seed` is an int."""
-        shape = (num_samples, self.noise_dim)
-        noise = (tf.random.normal(shape) if seed is None else
-                 tf.random.stateless_normal(shape, seed=[seed, 0]))
-        return self.generate(noise)
-
-    def interpolate(self, images_a, images_b, num_steps=8):
-        """Decoded codes on the segment E(a) -> E(b).
-
-        Returns:
-          [batch, num_steps, H, W, C]; step 0 decodes E(a), the last E(b).
+        With MaskAAE's mask, prior samples are masked like the codes, so
+        the critic compares both on the active dimensions only.
         """
-        codes_a, codes_b = self.encode(images_a), self.encode(images_b)
-        weights = ops.linspace(0.0, 1.0, num_steps)[None, :, None]
-        codes = (1.0 - weights) * codes_a[:, None] + weights * codes_b[:, None]
-        images = self.decode(ops.reshape(codes, (-1, self.latent_dim)))
-        return ops.reshape(images, (-1, num_steps) + self.image_shape)
+        codes = noise
+        if self.prior_generator is not None:
+            codes = self.prior_generator(noise, training=training)
+        if self.encoder.latent_mask is not None:
+            codes = self.encoder.latent_mask(codes)
+        return codes
 
     # ------------------------------------------------------------ training
     def train_step(self, data):
@@ -218,38 +182,25 @@ class FlexAE(keras.Model):
         if self.prior_generator is not None:
             logs |= self._prior_generator_step(ops.shape(images)[0])
         logs |= self._encoder_adversarial_step(images)
-        self.iteration.assign_add(1)
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result()
-                for name, tracker in self.trackers.items()}
-
-    def test_step(self, data):
-        images = data
-        loss = losses.reconstruction_loss(images, self.reconstruct(images))
-        self.trackers["recon_loss"].update_state(loss)
-        return {"recon_loss": self.trackers["recon_loss"].result()}
-
-    def _apply(self, optimizer, loss, tape, variables):
-        """Applies the gradient of the GLOBAL-batch mean of `loss`.
-
-        `loss` is this replica's local-batch mean. Keras' TF optimizer sums
-        gradients over replicas, so each replica contributes 1/replicas of
-        its gradient (PITFALLS.md (a)).
-        """
-        gradients = tape.gradient(loss, variables)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if replicas > 1:
-            gradients = [g / replicas for g in gradients]
-        optimizer.apply(gradients, variables)
+        return self._update_trackers(logs)
 
     def _reconstruction_step(self, images):
         variables = (self.encoder.trainable_variables
                      + self.decoder.trainable_variables)
+        mask = self.encoder.latent_mask
         with tf.GradientTape() as tape:
-            loss = losses.reconstruction_loss(images, self(images, training=True))
-        self._apply(self.reconstruction_optimizer, loss, tape, variables)
-        return {"recon_loss": loss}
+            loss = losses.reconstruction_loss(
+                images, self(images, training=True))
+            total = loss
+            if mask is not None:
+                mask_l1 = ops.sum(ops.abs(mask.mask))
+                total = loss + self.mask_sparsity_weight * mask_l1
+        self._apply(self.reconstruction_optimizer, total, tape, variables)
+        if mask is None:
+            return {"recon_loss": loss}
+        return {"recon_loss": loss, "mask_l1": mask_l1,
+                "active_dimensions": ops.cast(mask.active_dimensions(),
+                                              loss.dtype)}
 
     def _critic_step(self, critic, optimizer, real, fake):
         """One WGAN-GP critic update; real and fake carry no gradient."""

@@ -19,16 +19,17 @@ from keras import ops
 
 
 def reconstruction_loss(images, reconstructions):
-    """Per-image sum of squared pixel errors, averaged over the batch.
+    """Per-example sum of squared errors, averaged over the batch.
 
     Args:
-      images: [batch, H, W, C] targets.
+      images: [batch, ...] targets (images [batch, H, W, C], or vectors).
       reconstructions: same shape.
 
     Returns:
       Scalar.
     """
-    per_image = ops.sum(ops.square(images - reconstructions), axis=(1, 2, 3))
+    axes = tuple(range(1, len(images.shape)))
+    per_image = ops.sum(ops.square(images - reconstructions), axis=axes)
     return ops.mean(per_image)
 
 

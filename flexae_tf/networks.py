@@ -29,17 +29,46 @@ def _check_side(image_shape):
         )
 
 
+@keras.saving.register_keras_serializable("flexae_tf")
+class UnitInterval(keras.constraints.Constraint):
+    """Clips a weight into [0, 1] after every optimizer update."""
+
+    def __call__(self, w):
+        return keras.ops.clip(w, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable("flexae_tf")
+class LatentMask(keras.layers.Layer):
+    """MaskAAE's learnable mask m in [0, 1]^latent_dim (Mondal et al. 2020).
+
+    Multiplies codes (and prior samples) elementwise, so dimensions the
+    data does not need can be switched off; `active_dimensions` counts
+    m > 0.5.
+    """
+
+    def build(self, input_shape):
+        self.mask = self.add_weight(
+            shape=(input_shape[-1],), initializer="ones", name="mask",
+            constraint=UnitInterval())
+
+    def call(self, codes):
+        return codes * self.mask
+
+    def active_dimensions(self, threshold=0.5):
+        return keras.ops.sum(keras.ops.cast(self.mask > threshold, "int32"))
+
+
 @configurables.keras_configurable(denylist=["latent_dim", "name"])
 @keras.saving.register_keras_serializable("flexae_tf")
 class Encoder(keras.Model):
     """Deterministic encoder E: images [b, H, W, C] -> codes [b, latent_dim].
 
     conv 64 4x4 s2, ReLU -> conv 128 4x4 s2, BN, ReLU -> dense 1024, BN,
-    ReLU -> dense latent_dim.
+    ReLU -> dense latent_dim [-> MaskAAE latent mask].
     """
 
     def __init__(self, latent_dim, filters=(64, 128), dense_units=1024,
-                 name="encoder", **kwargs):
+                 latent_mask=False, name="encoder", **kwargs):
         super().__init__(name=name, **kwargs)
         self.latent_dim = latent_dim
         self.filters = tuple(filters)
@@ -51,17 +80,23 @@ class Encoder(keras.Model):
         self.dense = layers.Dense(dense_units)
         self.bn_dense = layers.BatchNormalization()
         self.code = layers.Dense(latent_dim)
+        self.latent_mask = LatentMask() if latent_mask else None
 
     def call(self, images, training=False):
         h = keras.ops.relu(self.conv_1(images))
         h = keras.ops.relu(self.bn_2(self.conv_2(h), training=training))
         h = keras.ops.relu(
             self.bn_dense(self.dense(self.flatten(h)), training=training))
-        return self.code(h)
+        codes = self.code(h)
+        if self.latent_mask is not None:
+            codes = self.latent_mask(codes)
+        return codes
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "filters": self.filters,
-                "dense_units": self.dense_units, "name": self.name}
+                "dense_units": self.dense_units,
+                "latent_mask": self.latent_mask is not None,
+                "name": self.name}
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
