@@ -130,8 +130,7 @@ class Previews:
             step, out_dir)
 
 
-def _restore(manager, model):
-    path = manager.latest_checkpoint
+def _restore(manager, model, path):
     if path is None:
         return 0
     try:
@@ -186,8 +185,12 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     with strategy.scope():
         model = models.make_model(image_shape)
         model.compile(jit_compile=jit_compile)
-    manager = checkpoints.manager(model, out_dir, keep_checkpoints)
-    start = _restore(manager, model)
+    # Non-chief checkpoints are never read back: keep one, not N.
+    manager = checkpoints.manager(
+        model, out_dir, keep_checkpoints if out_dir == model_dir else 1)
+    # Every worker resumes from the chief's checkpoints (BackupAndRestore).
+    start = _restore(manager, model, checkpoints.latest(model_dir))
+    distribute.check_same_iteration(strategy, start)
     if start >= num_iterations:
         logging.info("Already trained for %d iterations.", start)
         return model
@@ -198,6 +201,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         lambda context: data.train_pipeline(
             dataset, batch_size, model.group_size, context, seed=seed + start)))
     run = make_train_function(model, strategy, jit_compile)
+    average_replicas = distribute.replica_averager(
+        strategy, model.non_trainable_variables)
     previews = Previews(model, dataset, seed)
     writer = tf.summary.create_file_writer(os.path.join(out_dir, "train"))
     progress = Progress(start, num_iterations,
@@ -212,6 +217,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
             target = min([num_iterations] +
                          [(iteration // k + 1) * k for k in intervals])
             run(iterator, tf.constant(target - iteration))
+            average_replicas()
             chunk_rate = progress.update(target)
             logs = read_logs(model)
             bad = [k for k, v in logs.items() if not np.isfinite(v)]
@@ -233,9 +239,14 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                     tf.summary.scalar(f"losses/{name}", value, step=iteration)
                 tf.summary.scalar("speed/iterations_per_second", chunk_rate,
                                   step=iteration)
-            if iteration % image_interval == 0 or done:
+            pictures = iteration % image_interval == 0 or done
+            save = iteration % checkpoint_interval == 0 or done
+            if (pictures or save) and hasattr(model, "fit_prior"):
+                # Ex-post priors (AE/RAE + GMM) follow the current codes.
+                model.fit_prior(data.eval_batches(dataset, "train", 500))
+            if pictures:
                 previews.write(iteration, os.path.join(out_dir, "images"))
-            if iteration % checkpoint_interval == 0 or done:
+            if save:
                 manager.save(checkpoint_number=iteration)
             writer.flush()
     return model
