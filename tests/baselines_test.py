@@ -62,9 +62,9 @@ def test_mixture_sampler_matches_the_fitted_moments():
     np.testing.assert_allclose(samples.mean(0), mixture_mean, atol=0.02)
     np.testing.assert_allclose(np.cov(samples.T), mixture_cov, atol=0.03)
     # The last noise coordinate picks the component: the tight second
-    # component (std <= 0.55) holds three quarters of the draws, nearly all
-    # within distance 1 of its mean (the first component adds ~1% there).
-    near_second = np.linalg.norm(samples - means[1], axis=1) < 1.0
+    # component (std <= 0.55) holds three quarters of the draws, all but
+    # ~0.1% within distance 2 of its mean; the first, 5 away, adds ~1%.
+    near_second = np.linalg.norm(samples - means[1], axis=1) < 2.0
     assert 0.73 < near_second.mean() < 0.78
 
 
