@@ -53,8 +53,8 @@ class AutoEncoderGMM(autoencoder.AutoEncoderModel):
         self.code_penalty_weight = code_penalty_weight
         self.decoder_weight_decay = decoder_weight_decay
         self.num_fit_images = num_fit_images
-        self.encoder = networks.Encoder(latent_dim)
-        self.decoder = networks.Decoder(self.image_shape)
+        self.encoder = networks.build_encoder(latent_dim)
+        self.decoder = networks.build_decoder(self.image_shape)
         self.prior = gmm.GaussianMixturePrior(latent_dim, num_components,
                                               name="gaussian_mixture")
         _build(self)
@@ -118,8 +118,8 @@ class VAE(autoencoder.AutoEncoderModel):
                  name="vae"):
         super().__init__(image_shape, latent_dim, latent_dim, seed, name)
         self.kl_weight = kl_weight
-        self.encoder = networks.Encoder(2 * latent_dim)
-        self.decoder = networks.Decoder(self.image_shape)
+        self.encoder = networks.build_encoder(2 * latent_dim)
+        self.decoder = networks.build_decoder(self.image_shape)
         _build(self)
         self._init_trackers(["recon_loss", "kl"])
 

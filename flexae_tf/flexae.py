@@ -73,9 +73,9 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self.encoder_adversarial_weight = encoder_adversarial_weight
         self.mask_sparsity_weight = mask_sparsity_weight
 
-        self.encoder = networks.Encoder(
+        self.encoder = networks.build_encoder(
             latent_dim, latent_mask=mask_sparsity_weight > 0)
-        self.decoder = networks.Decoder(self.image_shape)
+        self.decoder = networks.build_decoder(self.image_shape)
         self.latent_critic = networks.LatentCritic()
         self.prior_generator = (networks.PriorGenerator(latent_dim)
                                 if prior == "learned" else None)
@@ -90,12 +90,12 @@ class FlexAE(autoencoder.AutoEncoderModel):
 
     def _build_networks(self):
         images = ops.zeros((1,) + self.image_shape)
-        codes = self.decoder(self.encoder(images))
+        decoded = self.decoder(self.encoder(images))
         self.latent_critic(ops.zeros((1, self.latent_dim)))
         if self.prior_generator is not None:
             self.prior_generator(ops.zeros((1, self.noise_dim)))
         if self.image_critic is not None:
-            self.image_critic(codes)
+            self.image_critic(decoded)
 
     def _log_names(self):
         names = ["recon_loss", "latent_critic_loss", "latent_gp",

@@ -13,6 +13,7 @@ gradient norm, and second-order gradients through batch norm are both
 ill-defined for a per-example penalty and slow (PITFALLS.md (b)).
 """
 
+import gin
 import keras
 from keras import layers
 
@@ -167,6 +168,65 @@ class MLP(keras.Model):
         return {"output_dim": self.output_dim,
                 "hidden_units": self.hidden_units,
                 "num_layers": self.num_layers, "name": self.name}
+
+
+@configurables.keras_configurable(denylist=["latent_dim", "name"])
+@keras.saving.register_keras_serializable("flexae_tf")
+class VectorEncoder(MLP):
+    """MLP encoder for vector data [b, D] -> codes [b, latent_dim].
+
+    For the synthetic experiments (data = f(z) in R^128), where the conv
+    encoder does not apply.
+    """
+
+    def __init__(self, latent_dim, hidden_units=256, num_layers=3,
+                 latent_mask=False, name="encoder", **kwargs):
+        super().__init__(latent_dim, hidden_units, num_layers, name=name,
+                         **kwargs)
+        self.latent_dim = latent_dim
+        self.latent_mask = LatentMask() if latent_mask else None
+
+    def call(self, inputs, training=False):
+        codes = super().call(inputs, training)
+        if self.latent_mask is not None:
+            codes = self.latent_mask(codes)
+        return codes
+
+    def get_config(self):
+        config = super().get_config()
+        config["latent_dim"] = config.pop("output_dim")
+        config["latent_mask"] = self.latent_mask is not None
+        return config
+
+
+@configurables.keras_configurable(denylist=["image_shape", "name"])
+@keras.saving.register_keras_serializable("flexae_tf")
+class VectorDecoder(MLP):
+    """MLP decoder codes [b, latent_dim] -> vectors [b, D], linear output."""
+
+    def __init__(self, image_shape, hidden_units=256, num_layers=3,
+                 name="decoder", **kwargs):
+        (dimension,) = image_shape
+        super().__init__(dimension, hidden_units, num_layers, name=name,
+                         **kwargs)
+        self.image_shape = tuple(image_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["image_shape"] = (config.pop("output_dim"),)
+        return config
+
+
+@gin.configurable(denylist=["latent_dim", "latent_mask"])
+def build_encoder(latent_dim, latent_mask=False, network=Encoder):
+    """The encoder every model uses; gin `build_encoder.network` swaps it."""
+    return network(latent_dim, latent_mask=latent_mask)
+
+
+@gin.configurable(denylist=["image_shape"])
+def build_decoder(image_shape, network=Decoder):
+    """The decoder every model uses; gin `build_decoder.network` swaps it."""
+    return network(image_shape)
 
 
 @configurables.keras_configurable(denylist=["latent_dim", "name"])

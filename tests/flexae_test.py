@@ -218,3 +218,25 @@ def test_mask_stays_in_unit_interval_and_sparsity_switches_off_unused_dims():
     noise = tf.ones((2, 6))
     np.testing.assert_allclose(model.prior_codes(noise).numpy(),
                                np.tile(values, (2, 1)), rtol=1e-6)
+
+
+def test_vector_networks_train_flexae_on_vector_data():
+    # The synthetic experiments' setting: data in R^128, MLP encoder and
+    # decoder chosen in gin.
+    gin.clear_config()
+    gin.parse_config("""
+        build_encoder.network = @VectorEncoder
+        build_decoder.network = @VectorDecoder
+        VectorEncoder.hidden_units = 16
+        VectorDecoder.hidden_units = 16
+        PriorGenerator.hidden_units = 16
+        LatentCritic.hidden_units = 16""")
+    model = flexae.FlexAE((128,), latent_dim=5, smoothing=False,
+                          critic_steps=1)
+    model.compile()
+    groups = tf.random.stateless_normal((model.group_size, 8, 128), [0, 0])
+    logs = model.train_step(groups)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert model.sample(3, seed=0).shape == (3, 128)
+    assert model.interpolate(groups[0, :2], groups[1, :2], 4).shape == (
+        2, 4, 128)
