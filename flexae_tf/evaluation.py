@@ -1,0 +1,228 @@
+"""Evaluation of a trained model: the paper's numbers and pictures.
+
+- FID (Heusel et al.) of generated samples and of test reconstructions
+  against the test images (paper Tables 1, 3);
+- precision / recall for distributions (Sajjadi et al. 2018; Table 2);
+- pixel and Inception memorization scores (Sec. 4.2.3, Table 4) for the
+  Tr-Tr, Gen-Tr, Tr-Te and Gen-Te pairs, with nearest-neighbour grids;
+- latent interpolation grids between test images.
+
+Every image set is passed through the feature network once and reused by
+all metrics. Every result states its sample count N: FIDs at different N
+do not compare.
+"""
+
+import itertools
+import json
+import os
+import time
+
+from absl import logging
+import gin
+import numpy as np
+import tensorflow as tf
+
+from flexae_tf import data
+from flexae_tf import errors
+from flexae_tf import fid
+from flexae_tf import inception
+from flexae_tf import memorization
+from flexae_tf import prd
+from flexae_tf import summaries
+
+METRICS = ("fid", "prd", "memorization")
+MEMORIZATION_PAIRS = ("Tr-Tr", "Gen-Tr", "Tr-Te", "Gen-Te")
+
+
+class RandomProjectionFeatures:
+    """Fixed random projection of pixels: a cheap stand-in for Inception.
+
+    For smoke tests and quick comparisons only; results computed with it
+    are labelled with its protocol and never compare with Inception FIDs.
+    """
+
+    def __init__(self, dim=64, seed=0):
+        self.dim, self.seed = dim, seed
+        self.protocol = f"random_projection_{dim}_seed{seed}"
+        self._matrix = None
+
+    def __call__(self, images):
+        flat = np.reshape(np.asarray(images, np.float32), (len(images), -1))
+        if self._matrix is None or self._matrix.shape[0] != flat.shape[1]:
+            rng = np.random.default_rng(self.seed)
+            self._matrix = rng.standard_normal(
+                (flat.shape[1], self.dim)).astype(np.float32)
+        return flat @ self._matrix
+
+
+def feature_network(name):
+    if name == "inception":
+        return inception.InceptionFeatures()
+    if name == "random_projection":
+        return RandomProjectionFeatures()
+    raise errors.UserError(f"Unknown features {name!r}; use 'inception' or "
+                           "'random_projection' (gin: evaluate.features).")
+
+
+def _real_images(dataset, split, count, skip=0):
+    images = np.concatenate(list(
+        data.eval_batches(dataset, split, 1000, skip + count)
+        .as_numpy_iterator()))[skip:]
+    if len(images) < count:
+        raise errors.UserError(
+            f"{dataset} {split} has {len(images) + skip} images; the "
+            f"evaluation needs {count + skip}. Lower --num_samples.")
+    return images
+
+
+def _in_batches(fn, images, batch_size):
+    return np.concatenate([np.asarray(fn(images[i:i + batch_size]))
+                           for i in range(0, len(images), batch_size)])
+
+
+def generate(model, count, batch_size, seed=0):
+    """`count` samples from seeded noise: reproducible for a seed."""
+    counter = itertools.count()
+    batches = []
+    for start in range(0, count, batch_size):
+        noise = tf.random.stateless_normal(
+            (min(batch_size, count - start), model.noise_dim),
+            seed=[seed, next(counter)])
+        batches.append(model.generate(noise).numpy())
+    return np.concatenate(batches)
+
+
+class _Timer:
+    """Logs each stage with its images/s."""
+
+    def __call__(self, what, fn, count):
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+        logging.info("%s: %d images in %.1f s (%.1f images/s)", what, count,
+                     seconds, count / max(seconds, 1e-9))
+        return result
+
+
+def _fid(features_a, reference):
+    stats = fid.activation_statistics(features_a)
+    return fid.fid_from_statistics(stats.mu, stats.sigma, reference.mu,
+                                   reference.sigma)
+
+
+def _memorization(generated, train_a, train_b, test, space, out_dir, step,
+                  images):
+    """The four pairs of Table 4 in one space; grids of neighbours."""
+    pairs = {"Tr-Tr": (train_a, train_b), "Gen-Tr": (generated, train_b),
+             "Tr-Te": (train_a, test), "Gen-Te": (generated, test)}
+    scores = {name: memorization.memorization_score(a, b)["score"]
+              for name, (a, b) in pairs.items()}
+    idx, _ = memorization.nearest_neighbors(generated[:8], train_b, k=4)
+    generated_images, train_images = images
+    rows = [np.concatenate([generated_images[i:i + 1], train_images[idx[i]]])
+            for i in range(len(idx))]
+    summaries.write_grid(f"nearest_neighbours_{space}",
+                         np.concatenate(rows), step, out_dir, columns=5)
+    return scores
+
+
+@gin.configurable(denylist=["model", "dataset", "out_dir", "step"])
+def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
+             batch_size=250, features="inception", feature_fn=None, seed=0,
+             out_dir=None, step=0):
+    """Computes `metrics` for a trained model.
+
+    Args:
+      model: an `autoencoder.AutoEncoderModel`.
+      dataset: dataset name (test images are the reference).
+      metrics: any of "fid", "prd", "memorization".
+      num_samples: N, images per set.
+      batch_size: images per model / feature call.
+      features: "inception" (the standard FID network) or
+        "random_projection" (cheap, for smoke runs only).
+      feature_fn: overrides `features` with any images -> [b, d] callable.
+      seed: seed of the generated samples.
+      out_dir: where PNG grids go (TensorBoard gets them when a default
+        summary writer is set); None: TensorBoard only.
+      step: step of the summaries.
+
+    Returns:
+      {"num_samples", "features", "fid": {"reconstruction", "generation"},
+       "prd": {"precision", "recall"}, "memorization": {"pixel": {...},
+       "inception"|<features>: {...}}}, with only the requested metrics.
+    """
+    unknown = set(metrics) - set(METRICS)
+    if unknown:
+        raise errors.UserError(f"Unknown metrics {sorted(unknown)}; choose "
+                               f"from {METRICS}.")
+    feature_fn = feature_fn or feature_network(features)
+    protocol = getattr(feature_fn, "protocol", features)
+    timer = _Timer()
+    n = num_samples
+    test = _real_images(dataset, "test", n)
+    generated = timer("sampling", lambda: generate(model, n, batch_size, seed),
+                      n)
+    featurize = lambda x: fid.collect_features(x, feature_fn, len(x),
+                                               batch_size)
+    gen_features = timer("features of samples", lambda: featurize(generated),
+                         n)
+    results = {"num_samples": n, "features": protocol}
+    test_features = None
+    if "prd" in metrics or "memorization" in metrics:
+        test_features = timer("features of test images",
+                              lambda: featurize(test), n)
+    if "fid" in metrics:
+        reference = (fid.activation_statistics(test_features)
+                     if test_features is not None else
+                     fid.reference_statistics(test, feature_fn, n, dataset,
+                                              "test", batch_size))
+        recon = timer("reconstructions", lambda: _in_batches(
+            model.reconstruct, test, batch_size), n)
+        recon_features = timer("features of reconstructions",
+                               lambda: featurize(recon), n)
+        results["fid"] = {"generation": _fid(gen_features, reference),
+                          "reconstruction": _fid(recon_features, reference)}
+    if "prd" in metrics:
+        scores = prd.compute_prd_scores(gen_features, test_features)
+        results["prd"] = {"precision": scores["precision"],
+                          "recall": scores["recall"]}
+    if "memorization" in metrics:
+        # Two non-overlapping training subsets, so Tr-Tr is not trivially 0.
+        train = _real_images(dataset, "train", 2 * n)
+        train_a, train_b = train[:n], train[n:]
+        train_features = timer("features of training images",
+                               lambda: featurize(train), 2 * n)
+        results["memorization"] = {
+            "pixel": _memorization(generated, train_a, train_b, test,
+                                   "pixel", out_dir, step,
+                                   (generated, train_b)),
+            features: _memorization(gen_features, train_features[:n],
+                                    train_features[n:], test_features,
+                                    features, out_dir, step,
+                                    (generated, train_b))}
+    pairs = test[:16]
+    summaries.write_grid("eval_interpolations", np.reshape(
+        model.interpolate(pairs[0::2], pairs[1::2], 10),
+        (-1,) + model.image_shape), step, out_dir, columns=10)
+    summaries.write_grid("eval_samples", generated[:64], step, out_dir)
+    return results
+
+
+def flatten(results, prefix=""):
+    """{"fid": {"generation": x}} -> {"fid/generation": x} for summaries."""
+    flat = {}
+    for key, value in results.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)):
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def write_results(results, path):
+    """JSON results, written atomically."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
