@@ -18,6 +18,7 @@ from flexae_tf import checkpoints
 from flexae_tf import data
 from flexae_tf import distribute
 from flexae_tf import errors
+from flexae_tf import evaluation
 from flexae_tf import models
 from flexae_tf import summaries
 
@@ -29,8 +30,8 @@ class TrainingDiverged(errors.UserError):
 def _check_positive(**values):
     for name, value in values.items():
         if not isinstance(value, int) or value < 1:
-            raise errors.UserError(f"train.{name}={value!r}: must be a positive "
-                             "integer.")
+            raise errors.UserError(
+                f"train.{name}={value!r}: must be a positive integer.")
 
 
 def make_train_function(model, strategy, jit_compile=False):
@@ -149,7 +150,8 @@ def _restore(manager, model, path):
 def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
           log_interval=100, image_interval=1000, checkpoint_interval=1000,
           keep_checkpoints=3, jit_compile=False, strategy="mirrored",
-          seed=0):
+          seed=0, eval_interval=0, eval_metrics=("fid",),
+          eval_num_samples=10000):
     """Trains FlexAE in model_dir, resuming from its latest checkpoint.
 
     Args:
@@ -166,6 +168,10 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       strategy: distribute.make_strategy name.
       seed: seed of initial weights, data order and preview noise (the
         training noise has its own, FlexAE.seed).
+      eval_interval: iterations between evaluations (0: never; use
+        `python -m flexae_tf.evaluate` after training instead).
+      eval_metrics: metrics of the periodic evaluation (evaluation.METRICS).
+      eval_num_samples: N of the periodic evaluation.
 
     Returns:
       The trained model.
@@ -207,7 +213,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     writer = tf.summary.create_file_writer(os.path.join(out_dir, "train"))
     progress = Progress(start, num_iterations,
                         batch_size * model.group_size)
-    intervals = (log_interval, image_interval, checkpoint_interval)
+    intervals = (log_interval, image_interval, checkpoint_interval) + (
+        (eval_interval,) if eval_interval else ())
     iteration = start
     logging.info("Training %s from iteration %d to %d in %s (%d replicas).",
                  dataset, start, num_iterations, model_dir,
@@ -248,5 +255,13 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                 previews.write(iteration, os.path.join(out_dir, "images"))
             if save:
                 manager.save(checkpoint_number=iteration)
+            if eval_interval and iteration % eval_interval == 0:
+                results = evaluation.evaluate(
+                    model, dataset, eval_metrics, eval_num_samples,
+                    out_dir=os.path.join(out_dir, "images"), step=iteration)
+                for name, value in evaluation.flatten(results).items():
+                    tf.summary.scalar(f"eval/{name}", value, step=iteration)
+                logging.info("Evaluation at iteration %d: %s", iteration,
+                             results)
             writer.flush()
     return model
