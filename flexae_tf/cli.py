@@ -17,7 +17,7 @@ def fail(error):
 
 
 def parse_gin(files, bindings):
-    """Parses gin files and bindings; `include 'gin/x.gin'` works from any cwd."""
+    """Parses gin files and bindings (`include 'gin/x.gin'` from any cwd)."""
     gin.add_config_file_search_path(paths.REPO_ROOT)
     try:
         gin.parse_config_files_and_bindings(files, bindings)

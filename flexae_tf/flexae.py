@@ -59,13 +59,15 @@ class FlexAE(autoencoder.AutoEncoderModel):
         noise_dim = latent_dim if noise_dim is None else noise_dim
         super().__init__(image_shape, latent_dim, noise_dim, seed, name)
         if prior not in PRIORS:
-            raise errors.UserError(f"FlexAE.prior={prior!r}; expected one of "
-                             f"{PRIORS}.")
+            raise errors.UserError(
+                f"FlexAE.prior={prior!r}; expected one of {PRIORS}.")
         if prior == "normal" and noise_dim != latent_dim:
-            raise errors.UserError("FlexAE.prior='normal' samples codes directly: "
-                             "noise_dim must equal latent_dim.")
+            raise errors.UserError(
+                "FlexAE.prior='normal' samples codes directly: noise_dim "
+                "must equal latent_dim.")
         if critic_steps < 1:
-            raise errors.UserError(f"FlexAE.critic_steps={critic_steps}; need >= 1.")
+            raise errors.UserError(
+                f"FlexAE.critic_steps={critic_steps}; need >= 1.")
         self.prior = prior
         self.smoothing = smoothing
         self.critic_steps = critic_steps

@@ -201,8 +201,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         logging.info("Already trained for %d iterations.", start)
         return model
     if batch_size % strategy.num_replicas_in_sync:
-        raise errors.UserError(f"train.batch_size={batch_size} is not divisible "
-                         f"by the {strategy.num_replicas_in_sync} replicas.")
+        raise errors.UserError(
+            f"train.batch_size={batch_size} is not divisible by the "
+            f"{strategy.num_replicas_in_sync} replicas.")
     iterator = iter(strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
             dataset, batch_size, model.group_size, context, seed=seed + start)))
