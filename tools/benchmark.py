@@ -1,13 +1,16 @@
-r"""Throughput of FlexAE training (and other parts) on this machine.
+r"""Throughput of FlexAE's parts on this machine.
 
   python tools/benchmark.py --gin_file=gin/mnist.gin [--batch_size=64] \
-      [--iterations=20] [--warmup=3] [--gin_param=...]
+      [--iterations=20] [--warmup=3] [--gin_param=...] \
+      [--parts=training,inception]
 
-Prints iterations/s and images/s of the training loop exactly as
-`flexae_tf.main` runs it (chunks of iterations inside one tf.function),
-excluding tracing and warm-up, so implementations can be compared on one
-machine. Images/s counts every image an iteration reads:
-batch_size * (1 + 2 * critic_steps).
+- training: iterations/s and images/s of the training loop exactly as
+  `flexae_tf.main` runs it (chunks of iterations inside one tf.function),
+  excluding tracing and warm-up, so implementations can be compared on one
+  machine. Images/s counts every image an iteration reads:
+  batch_size * (1 + 2 * critic_steps).
+- inception: images/s of FID feature extraction (preprocessing + the
+  Inception network) on the dataset's image size.
 """
 
 import os
@@ -20,11 +23,13 @@ import flexae_tf  # pylint: disable=g-import-not-at-top,unused-import
 from absl import app
 from absl import flags
 import gin
+import numpy as np
 import tensorflow as tf
 
 from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import distribute
+from flexae_tf import inception
 from flexae_tf import models
 from flexae_tf import train_lib
 
@@ -35,6 +40,8 @@ flags.DEFINE_integer("batch_size", None, "Global batch; default: gin's.")
 flags.DEFINE_integer("iterations", 20, "Timed iterations.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations (includes tracing).")
 flags.DEFINE_integer("repeats", 3, "Timed repeats; the best is reported.")
+flags.DEFINE_list("parts", ["training"], "Any of: training, inception.")
+flags.DEFINE_integer("inception_images", 64, "Images per Inception repeat.")
 
 
 def training_throughput(batch_size, iterations, warmup, repeats):
@@ -60,18 +67,42 @@ def training_throughput(batch_size, iterations, warmup, repeats):
     return max(rates), model.group_size, strategy.num_replicas_in_sync
 
 
+def inception_throughput(image_shape, num_images, repeats):
+    """Best-of-`repeats` images/s of FID feature extraction."""
+    features = inception.InceptionFeatures()
+    images = np.random.default_rng(0).uniform(
+        size=(num_images,) + image_shape).astype(np.float32)
+    features(images[:features.batch_size])  # Trace and warm up.
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        features(images)
+        rates.append(num_images / (time.perf_counter() - start))
+    return max(rates), features.batch_size
+
+
 def main(argv):
     del argv  # Unused.
     cli.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
-    batch_size = FLAGS.batch_size or gin.query_parameter("train.batch_size")
-    rate, group, replicas = training_throughput(
-        batch_size, FLAGS.iterations, FLAGS.warmup, FLAGS.repeats)
+    dataset = gin.query_parameter("train.dataset")
     devices = [d.name for d in tf.config.list_logical_devices()]
     print(f"config: {' '.join(FLAGS.gin_file)} {' '.join(FLAGS.gin_param)}")
-    print(f"devices: {devices} ({replicas} replicas)")
-    print(f"training: batch {batch_size}, {rate:.2f} iterations/s, "
-          f"{rate * batch_size * group:.0f} images/s "
-          f"(best of {FLAGS.repeats} x {FLAGS.iterations} iterations)")
+    print(f"devices: {devices}")
+    if "training" in FLAGS.parts:
+        batch_size = (FLAGS.batch_size
+                      or gin.query_parameter("train.batch_size"))
+        rate, group, replicas = training_throughput(
+            batch_size, FLAGS.iterations, FLAGS.warmup, FLAGS.repeats)
+        print(f"training: batch {batch_size}, {replicas} replicas, "
+              f"{rate:.2f} iterations/s, {rate * batch_size * group:.0f} "
+              f"images/s (best of {FLAGS.repeats} x {FLAGS.iterations} "
+              "iterations)")
+    if "inception" in FLAGS.parts:
+        rate, batch = inception_throughput(
+            data.image_shape(dataset), FLAGS.inception_images, FLAGS.repeats)
+        print(f"inception features: {rate:.1f} images/s (batch {batch}; "
+              f"a 10k-vs-10k FID needs 20k images: "
+              f"{20000 / rate / 60:.0f} min)")
 
 
 if __name__ == "__main__":
