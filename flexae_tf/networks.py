@@ -155,6 +155,10 @@ class MLP(keras.Model):
         self.num_layers = num_layers
         self.hidden = [layers.Dense(hidden_units, activation="relu")
                        for _ in range(num_layers)]
+        # tf.train.Checkpoint does not see layers held in a list (Keras 3
+        # tracks those for SavedModel only): one attribute per layer.
+        for i, layer in enumerate(self.hidden):
+            setattr(self, f"hidden_{i}", layer)
         self.out = layers.Dense(output_dim)
 
     def call(self, inputs, training=False):

@@ -51,9 +51,14 @@ def test_resume_restores_every_state_and_takes_the_same_next_step(tmp_path):
     model_dir = str(tmp_path / "run")
     configure()
     trained = train_lib.train(model_dir, num_iterations=2)
-    configure()
+    # Another seed gives other initial weights: everything must come from
+    # the checkpoint.
+    configure("train.seed = 1")
     resumed = train_lib.train(model_dir, num_iterations=2)  # Restores only.
     assert int(resumed.iteration.numpy()) == 2
+    assert len(trained.weights) == len(resumed.weights)
+    for a, b in zip(trained.weights, resumed.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     before, after = all_state(trained), all_state(resumed)
     assert before.keys() == after.keys()
     for part in ("rng/_state_var", "iteration/", "image_critic/",
