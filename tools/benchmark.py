@@ -11,10 +11,14 @@ r"""Throughput of FlexAE's parts on this machine.
   batch_size * (1 + 2 * critic_steps).
 - inception: images/s of FID feature extraction (preprocessing + the
   Inception network) on the dataset's image size.
+- tflite: file size and CPU latency per image of the TFLite samplers
+  (float32, float16, int8) of the configured model (weights do not change
+  the timing, so an untrained model is converted).
 """
 
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,6 +33,7 @@ import tensorflow as tf
 from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import distribute
+from flexae_tf import export
 from flexae_tf import inception
 from flexae_tf import models
 from flexae_tf import train_lib
@@ -40,7 +45,9 @@ flags.DEFINE_integer("batch_size", None, "Global batch; default: gin's.")
 flags.DEFINE_integer("iterations", 20, "Timed iterations.")
 flags.DEFINE_integer("warmup", 3, "Untimed iterations (includes tracing).")
 flags.DEFINE_integer("repeats", 3, "Timed repeats; the best is reported.")
-flags.DEFINE_list("parts", ["training"], "Any of: training, inception.")
+flags.DEFINE_list("parts", ["training"],
+                  "Any of: training, inception, tflite.")
+flags.DEFINE_integer("tflite_batch", 1, "Static batch of the TFLite sampler.")
 flags.DEFINE_integer("inception_images", 64, "Images per Inception repeat.")
 
 
@@ -81,6 +88,20 @@ def inception_throughput(image_shape, num_images, repeats):
     return max(rates), features.batch_size
 
 
+def tflite_latency(batch, runs):
+    """{variant: (bytes, ms per image)} of the TFLite samplers."""
+    dataset = gin.query_parameter("train.dataset")
+    model = models.make_model(data.image_shape(dataset))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = export.write_tflite(model, os.path.join(tmp, "tflite"), tmp,
+                                    batch)
+        for variant, path in paths.items():
+            results[variant] = (os.path.getsize(path),
+                                export.benchmark_tflite(path, runs=runs))
+    return results
+
+
 def main(argv):
     del argv  # Unused.
     cli.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
@@ -103,6 +124,11 @@ def main(argv):
         print(f"inception features: {rate:.1f} images/s (batch {batch}; "
               f"a 10k-vs-10k FID needs 20k images: "
               f"{20000 / rate / 60:.0f} min)")
+    if "tflite" in FLAGS.parts:
+        for variant, (size, ms) in tflite_latency(
+                FLAGS.tflite_batch, FLAGS.iterations).items():
+            print(f"tflite sampler {variant}: {size / 2**20:.1f} MiB, "
+                  f"{ms:.2f} ms/image (batch {FLAGS.tflite_batch})")
 
 
 if __name__ == "__main__":
