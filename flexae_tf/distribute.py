@@ -33,9 +33,10 @@ def make_strategy(name="mirrored", devices=None, collective_timeout=None):
         (MultiWorkerMirroredStrategy; cluster from $TF_CONFIG).
       devices: optional device list for "mirrored".
       collective_timeout: "multi_worker" only: seconds a cross-worker
-        reduction may wait before it fails. None waits until TensorFlow's
-        health check notices a dead peer (about a minute); a value must
-        exceed the normal lag between workers (tracing, checkpoints).
+        reduction may wait before it fails. None leaves it to TensorFlow's
+        coordination service, which fails the collectives within seconds
+        of a peer dying or missing its heartbeats; a value must exceed the
+        normal lag between workers (tracing, checkpoint writes).
 
     Raises:
       errors.UserError: unknown name, bad $TF_CONFIG or timeout.
@@ -169,6 +170,13 @@ def check_same_iteration(strategy, iteration):
             "with the same TF_CONFIG.")
 
 
+def _replica_local(variable):
+    """Whether each replica updates its own copy of a float variable."""
+    aggregation = getattr(variable, "aggregation", None)
+    return (tf.as_dtype(variable.dtype).is_floating
+            and aggregation in (None, "none", tf.VariableAggregation.NONE))
+
+
 def replica_averager(strategy, variables):
     """A function that sets each variable to its mean over the replicas.
 
@@ -187,16 +195,14 @@ def replica_averager(strategy, variables):
     Returns:
       A callable without arguments (a no-op with a single replica).
     """
-    local = [v for v in variables
-             if v.dtype.startswith("float")
-             and v.aggregation in ("none", None)]
+    local = [v for v in variables if _replica_local(v)]
     if strategy.num_replicas_in_sync == 1 or not local:
         return lambda: None
 
     def average():
         context = tf.distribute.get_replica_context()
         means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
-                                   [tf.identity(v.value) for v in local])
+                                   [tf.identity(v) for v in local])
         for variable, mean in zip(local, means):
             variable.assign(mean)
 

@@ -14,6 +14,8 @@ r"""Throughput of FlexAE's parts on this machine.
 - tflite: file size and CPU latency per image of the TFLite samplers
   (float32, float16, int8) of the configured model (weights do not change
   the timing, so an untrained model is converted).
+- --workers=N: training iterations/s with N local MultiWorkerMirrored
+  processes (on one machine this measures overhead, not speed-up).
 """
 
 import os
@@ -37,6 +39,7 @@ from flexae_tf import export
 from flexae_tf import inception
 from flexae_tf import models
 from flexae_tf import train_lib
+from tools import launch_local_workers
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", ["gin/mnist.gin"], "Gin files.")
@@ -48,6 +51,8 @@ flags.DEFINE_integer("repeats", 3, "Timed repeats; the best is reported.")
 flags.DEFINE_list("parts", ["training"],
                   "Any of: training, inception, tflite.")
 flags.DEFINE_integer("tflite_batch", 1, "Static batch of the TFLite sampler.")
+flags.DEFINE_integer("workers", 0, "> 0: training it/s with that many local "
+                     "multi-worker processes (tools/launch_local_workers.py).")
 flags.DEFINE_integer("inception_images", 64, "Images per Inception repeat.")
 
 
@@ -118,6 +123,11 @@ def main(argv):
               f"{rate:.2f} iterations/s, {rate * batch_size * group:.0f} "
               f"images/s (best of {FLAGS.repeats} x {FLAGS.iterations} "
               "iterations)")
+    if FLAGS.workers:
+        best, median = launch_local_workers.iterations_per_second(
+            FLAGS.workers, FLAGS.gin_file, FLAGS.gin_param)
+        print(f"{FLAGS.workers} local workers: {best:.2f} it/s (best chunk; "
+              f"median {median:.2f}); one host: overhead, not speed-up")
     if "inception" in FLAGS.parts:
         rate, batch = inception_throughput(
             data.image_shape(dataset), FLAGS.inception_images, FLAGS.repeats)
