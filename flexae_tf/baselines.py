@@ -90,10 +90,12 @@ class AutoEncoderGMM(autoencoder.AutoEncoderModel):
         return self.prior(noise)
 
     def fit_prior(self, batches):
-        """Fits the mixture to the codes of `batches` (float images)."""
+        """Fits the mixture to the codes of `batches` (float images).
+
+        The trainer passes the first `num_fit_images` training images.
+        """
         codes = np.concatenate([self.encode(b).numpy() for b in batches])
-        self.prior.assign_fit(*gmm.fit_gmm(codes[:self.num_fit_images],
-                                           self.prior.num_components))
+        self.prior.assign_fit(*gmm.fit_gmm(codes, self.prior.num_components))
 
     def trackables(self, inference_only=False):
         items = {"encoder": self.encoder, "decoder": self.decoder,

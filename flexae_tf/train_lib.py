@@ -251,7 +251,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
             save = iteration % checkpoint_interval == 0 or done
             if (pictures or save) and hasattr(model, "fit_prior"):
                 # Ex-post priors (AE/RAE + GMM) follow the current codes.
-                model.fit_prior(data.eval_batches(dataset, "train", 500))
+                model.fit_prior(data.eval_batches(
+                    dataset, "train", 500, model.num_fit_images))
             if pictures:
                 previews.write(iteration, os.path.join(out_dir, "images"))
             if save:

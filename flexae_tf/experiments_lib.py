@@ -1,0 +1,221 @@
+"""What every experiment suite shares: gin, metrics, reports and plots.
+
+A suite writes `<out>/<suite>/report.md` (Markdown tables and the plots),
+`results.csv` (one row per number, each with its iterations and sample
+count N) and PNG plots. Plots use matplotlib's Agg backend (no display).
+"""
+
+import csv
+import json
+import os
+
+from absl import logging
+import gin
+import numpy as np
+
+from flexae_tf import errors
+from flexae_tf import fid
+from flexae_tf import paths
+
+CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",
+              "num_samples", "features")
+
+
+def parse_gin(files, bindings):
+    """Parses gin files and bindings into a cleared config.
+
+    Raises:
+      errors.UserError: a file or binding is bad (unlike `cli.parse_gin`,
+        which exits: suites are also run from tests).
+    """
+    gin.clear_config()
+    gin.add_config_file_search_path(paths.REPO_ROOT)
+    try:
+        gin.parse_config_files_and_bindings(list(files), list(bindings))
+    except (ValueError, IOError, SyntaxError, TypeError) as e:
+        raise errors.UserError(
+            f"Bad gin configuration: {str(e).strip().splitlines()[0]}") from e
+
+
+def check_budget(**values):
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise errors.UserError(f"{name}={value!r}: must be a positive "
+                                   "integer.")
+
+
+def frechet_distance(x, y):
+    """Frechet distance of Gaussians fitted to [n, d] and [m, d] arrays."""
+    a, b = fid.activation_statistics(x), fid.activation_statistics(y)
+    return fid.frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
+
+
+def nac(codes):
+    """Mean absolute off-diagonal correlation of codes [n, m] (MaskAAE).
+
+    Dimensions with (near) zero variance, e.g. switched off by a mask,
+    have no correlation and are left out.
+
+    Returns:
+      (NAC, number of dimensions used); NAC is NaN with < 2 of them.
+    """
+    codes = np.asarray(codes, np.float64)
+    active = codes.std(axis=0) > 1e-6 * max(codes.std(), 1e-12)
+    if active.sum() < 2:
+        return float("nan"), int(active.sum())
+    corr = np.corrcoef(codes[:, active], rowvar=False)
+    off = corr[~np.eye(len(corr), dtype=bool)]
+    return float(np.mean(np.abs(off))), int(active.sum())
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    return float(value) if isinstance(value, (np.floating, float)) else value
+
+
+def cached(path, key, compute):
+    """compute() -> dict, memoised in the JSON file `path` under `key`."""
+    cache = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            cache = json.load(f)
+        if key in cache:
+            logging.info("Reusing the results cached in %s", path)
+            return cache[key]
+    cache[key] = _jsonable(compute())
+    _atomic_write(path, json.dumps(cache, indent=1))
+    return cache[key]
+
+
+def fmt(value, digits=4):
+    if isinstance(value, (float, np.floating)):
+        return "n/a" if np.isnan(value) else f"{value:.{digits}g}"
+    return str(value)
+
+
+def markdown_table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class Report:
+    """Accumulates Markdown and CSV rows; `write` saves both atomically."""
+
+    def __init__(self, suite, out_dir, title):
+        self.suite, self.out_dir = suite, out_dir
+        self.lines = [f"# {title}", ""]
+        self.rows = []
+        os.makedirs(out_dir, exist_ok=True)
+
+    def text(self, *lines):
+        self.lines += list(lines) + [""]
+
+    def table(self, headers, rows, caption=None):
+        if caption:
+            self.lines += [caption, ""]
+        self.lines += [markdown_table(headers, rows), ""]
+
+    def figure(self, filename, caption):
+        self.lines += [f"![{caption}]({filename})", "", f"*{caption}*", ""]
+
+    def result(self, dataset, model, metric, value, iterations, num_samples,
+               features=""):
+        self.rows.append(dict(
+            suite=self.suite, dataset=dataset, model=model, metric=metric,
+            value=value, iterations=iterations, num_samples=num_samples,
+            features=features))
+
+    def write(self):
+        _atomic_write(os.path.join(self.out_dir, "report.md"),
+                      "\n".join(self.lines))
+        path = os.path.join(self.out_dir, "results.csv")
+        with open(path + ".tmp", "w", newline="") as f:
+            writer = csv.DictWriter(f, CSV_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(path + ".tmp", path)
+        logging.info("Wrote %s/report.md and results.csv", self.out_dir)
+
+
+def _atomic_write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def _pyplot():
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
+    return pyplot
+
+
+def save_figure(figure, path):
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    _pyplot().close(figure)
+
+
+def plot_curves(path, curves, xlabel, ylabel, title, log_y=False):
+    """Line plot of {label: (x [n], y [n])}; log_y for distances."""
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(5, 3.5))
+    for label, (x, y) in curves.items():
+        ax.plot(x, y, marker=".", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if log_y:
+        ax.set_yscale("log")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    save_figure(figure, path)
+
+
+def plot_bars(path, values, ylabel, title):
+    """Bar chart of {label: value}."""
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(max(4, 0.9 * len(values)), 3.5))
+    labels = list(values)
+    ax.bar(range(len(labels)), [values[k] for k in labels])
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    save_figure(figure, path)
+
+
+def nac_figure(report, filename, nacs, context):
+    """The NAC figure: one bar per model; `context` names iterations, N."""
+    plot_bars(os.path.join(report.out_dir, filename), nacs,
+              "NAC (mean |off-diagonal corr|)",
+              f"Latent code correlation, {context}")
+    report.figure(filename, f"NAC of encoded test codes, {context}.")
+
+
+def plot_scatter_grid(path, panels, title=""):
+    """Rows of 2-d scatter panels: [(row title, [(points [n, 2], label)])].
+
+    Each row is one model; each panel is titled "row title / label".
+    """
+    plt = _pyplot()
+    columns = max(len(points) for _, points in panels)
+    figure, axes = plt.subplots(len(panels), columns, squeeze=False,
+                                figsize=(3.2 * columns, 3.0 * len(panels)))
+    for row, (row_title, points) in enumerate(panels):
+        for col, (xy, label) in enumerate(points):
+            ax = axes[row, col]
+            xy = np.asarray(xy)
+            ax.scatter(xy[:, 0], xy[:, 1], s=2, alpha=0.4)
+            ax.set_title(f"{row_title}\n{label}", fontsize=8)
+            ax.tick_params(labelsize=7)
+    if title:
+        figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    save_figure(figure, path)

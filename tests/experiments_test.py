@@ -1,0 +1,263 @@
+"""Tests of the experiment runner (flexae_tf/experiments*.py).
+
+Every suite runs end to end at a tiny budget: a few iterations, tiny
+networks through gin, small N and a cheap feature network.
+"""
+
+import csv
+import os
+
+import gin
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from flexae_tf import errors
+from flexae_tf import experiments
+from flexae_tf import experiments_images
+from flexae_tf import experiments_lib
+from flexae_tf import experiments_synthetic
+
+TINY_VECTOR = [
+    "VectorEncoder.hidden_units = 16", "VectorDecoder.hidden_units = 16",
+    "PriorGenerator.hidden_units = 16", "LatentCritic.hidden_units = 16",
+    "FlexAE.critic_steps = 1"]
+TINY_IMAGE = [
+    "FlexAE.critic_steps = 1", "Encoder.filters = (4, 8)",
+    "Encoder.dense_units = 16", "Decoder.filters = (8, 4)",
+    "Decoder.dense_units = 16", "PriorGenerator.hidden_units = 16",
+    "LatentCritic.hidden_units = 16", "ImageCritic.filters = (4, 8)",
+    "ImageCritic.dense_units = 16", "train_pipeline.shuffle_buffer = 100"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_gin():
+    gin.clear_config()
+    keras.utils.set_random_seed(0)
+    yield
+    gin.clear_config()
+
+
+def _csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def _gin_file(tmp_path, bindings):
+    """Bindings as a gin file (exercises the --gin_file path)."""
+    path = os.path.join(tmp_path, "bindings.gin")
+    with open(path, "w") as f:
+        f.write("\n".join(bindings) + "\n")
+    return [path]
+
+
+def _check_outputs(out_dir, pngs):
+    report = open(os.path.join(out_dir, "report.md")).read()
+    for png in pngs:
+        path = os.path.join(out_dir, png)
+        assert os.path.getsize(path) > 1000, path
+        assert f"]({png})" in report
+    rows = _csv(os.path.join(out_dir, "results.csv"))
+    assert rows
+    for row in rows:  # Every number states its iterations and N.
+        assert int(row["iterations"]) > 0 and int(row["num_samples"]) > 0
+        assert row["value"] != ""
+    return report, rows
+
+
+def test_nac_golden_values():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(1000)
+    # Two copies and a negated copy: every |correlation| is 1.
+    assert experiments_lib.nac(np.stack([a, a, -a], 1)) == (
+        pytest.approx(1.0), 3)
+    nac, dims = experiments_lib.nac(rng.standard_normal((20000, 4)))
+    assert nac < 0.02 and dims == 4
+    # A switched-off (constant) dimension is left out, not NaN.
+    codes = np.stack([a, 0.5 * a + rng.standard_normal(1000),
+                      np.zeros(1000)], 1)
+    nac, dims = experiments_lib.nac(codes)
+    assert dims == 2 and nac == pytest.approx(
+        abs(np.corrcoef(codes[:, 0], codes[:, 1])[0, 1]))
+
+
+def test_frechet_distance_of_shifted_data():
+    # Equal covariances: FD = ||mu1 - mu2||^2 = 4 * d for a shift of 2.
+    x = np.random.default_rng(0).standard_normal((5000, 3))
+    assert experiments_lib.frechet_distance(x, x + 2.0) == pytest.approx(
+        12.0, rel=1e-6)
+
+
+def test_fixed_mixture_wae_samples_its_fixed_mixture():
+    gin.parse_config("\n".join(TINY_VECTOR + [
+        "build_encoder.network = @VectorEncoder",
+        "build_decoder.network = @VectorDecoder"]))
+    model = experiments_synthetic.FixedMixtureWAE(
+        (128,), latent_dim=2, num_components=4, radius=2.0, std=0.1)
+    assert model.noise_dim == 3
+    codes = model.prior_codes(tf.random.stateless_normal((4000, 3), [0, 0]))
+    means = np.array([[2, 0], [0, 2], [-2, 0], [0, -2]], np.float32)
+    distance = np.linalg.norm(codes.numpy()[:, None] - means, axis=2)
+    assert distance.min(1).max() < 0.6          # every sample near a mean
+    assert np.all(np.bincount(distance.argmin(1)) > 800)  # all 4 used
+    model.compile()
+    before = [w.numpy() for w in model.mixture.weights]
+    logs = model.train_step(tf.random.stateless_normal(
+        (model.group_size, 8, 128), [0, 1]))
+    assert np.isfinite(float(logs["latent_wasserstein"]))
+    for old, new in zip(before, model.mixture.weights):
+        np.testing.assert_array_equal(old, new.numpy())  # The prior is fixed.
+
+
+def test_unknown_suite_is_a_user_error(tmp_path):
+    with pytest.raises(errors.UserError, match="Unknown suite 'nope'"):
+        experiments.run_suite("nope", str(tmp_path))
+    with pytest.raises(errors.UserError, match="num_iterations=0"):
+        experiments.run_suite("synthetic_dim", str(tmp_path), iterations=0)
+
+
+def test_cli_fails_cleanly_on_an_unknown_suite(tmp_path, capsys):
+    experiments.FLAGS(["experiments", "--suite=nope", f"--out={tmp_path}"])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            experiments.main(["experiments"])
+    finally:
+        experiments.FLAGS.unparse_flags()
+    assert exit_info.value.code == 2
+    assert "Unknown suite 'nope'" in capsys.readouterr().err
+
+
+def test_paper_budget_sheet_parses_and_sets_the_paper_budget():
+    experiments_lib.parse_gin([experiments.PAPER_BUDGET], [])
+    for suite in ("latent_dim", "baselines", "memorization"):
+        assert gin.query_parameter(f"{suite}.num_iterations") == 130000
+        assert gin.query_parameter(f"{suite}.num_samples") == 10000
+        assert gin.query_parameter(f"{suite}.features") == "inception"
+        assert gin.query_parameter(f"{suite}.network_sheet") is None
+    assert gin.query_parameter("synthetic_dim.num_samples") == 10000
+
+
+def test_synthetic_dim_runs_end_to_end(tmp_path):
+    results = experiments.run_suite(
+        "synthetic_dim", str(tmp_path), _gin_file(tmp_path, TINY_VECTOR),
+        ["synthetic_dim.eval_interval = 3", "synthetic_dim.num_train = 300"],
+        iterations=6, num_samples=200)
+    out = os.path.join(tmp_path, "synthetic_dim")
+    report, rows = _check_outputs(
+        out, ["wasserstein.png", "generation_fd.png", "nac.png"])
+    assert set(results) == {"WAE (N(0, I) prior)", "FlexAE"}
+    for model, history, final in results.values():
+        assert model.latent_dim == 50
+        assert [p["iteration"] for p in history] == [3, 6]
+        assert all(np.isfinite(p["latent_wasserstein"]) for p in history)
+        assert final["codes"].shape == (200, 50)
+    curves = [r for r in rows if r["metric"] == "latent_wasserstein"]
+    assert len(curves) == 4
+    fds = [r for r in rows if r["metric"] == "generation_fd"]
+    assert {r["num_samples"] for r in fds} == {"200"}
+    assert "| FlexAE | 6 | 200 |" in report
+
+
+def test_synthetic_mog_runs_end_to_end(tmp_path):
+    results = experiments.run_suite(
+        "synthetic_mog", str(tmp_path), (),
+        TINY_VECTOR + ["synthetic_mog.eval_interval = 4",
+                       "synthetic_mog.num_train = 300"],
+        iterations=4, num_samples=150)
+    out = os.path.join(tmp_path, "synthetic_mog")
+    report, rows = _check_outputs(
+        out, ["latents.png", "generation_fd.png", "nac.png"])
+    assert list(results) == ["VAE", "WAE (N(0, I) prior)",
+                             "WAE (fixed GMM prior)", "FlexAE"]
+    assert isinstance(results["WAE (fixed GMM prior)"][0],
+                      experiments_synthetic.FixedMixtureWAE)
+    assert {r["model"] for r in rows} == set(results)
+    for name in results:
+        assert f"| {name} | 4 | 150 |" in report
+
+
+class FakeEvaluation:
+    """evaluation.evaluate's contract, counting calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, model, dataset, metrics=("fid",), num_samples=10000,
+                 batch_size=250, feature_fn=None):
+        self.calls.append((model.latent_dim, dataset, tuple(metrics),
+                           num_samples, feature_fn))
+        scores = {p: 1.0 for p in ("Tr-Tr", "Gen-Tr", "Tr-Te", "Gen-Te")}
+        return {"num_samples": num_samples,
+                "fid": {"reconstruction": 1.0 + model.latent_dim,
+                        "generation": 2.0 + model.latent_dim},
+                "prd": {"precision": 0.5, "recall": 0.25},
+                "memorization": {"pixel": scores, "inception": scores}}
+
+
+def test_latent_dim_suite_trains_reports_and_reuses_finished_models(
+        tmp_path):
+    fake = FakeEvaluation()
+    kwargs = dict(gin_bindings=TINY_IMAGE + [
+        "latent_dim.models = ('WAE-GAN',)", "latent_dim.multipliers = (1, 2)",
+        "latent_dim.base_latent_dim = 4", "latent_dim.batch_size = 8",
+        "latent_dim.projection_dim = 8"],
+        iterations=2, num_samples=30, evaluate_fn=fake)
+    rows = experiments.run_suite("latent_dim", str(tmp_path), **kwargs)
+    out = os.path.join(tmp_path, "latent_dim")
+    report, csv_rows = _check_outputs(
+        out, ["reconstruction_vs_m.png", "generation_vs_m.png", "nac.png"])
+    assert [c[0] for c in fake.calls] == [4, 8]  # LATENT_DIM rebinding
+    assert all(c[3] == 30 and c[4].dim == 8 for c in fake.calls)
+    assert [r[0] for r in rows] == [4, 8]
+    assert "| 8 | WAE-GAN m=8 | 2 | 30 | 9 | 10 |" in report
+    assert "FD[proj-8]" in report
+    assert {r["metric"] for r in csv_rows} == {
+        "reconstruction_FD[proj-8]", "generation_FD[proj-8]", "nac"}
+    for m in (4, 8):
+        model_dir = os.path.join(out, "models", f"mnist_wae_gan_m{m}")
+        assert os.listdir(os.path.join(model_dir, "checkpoints"))
+    # A rerun reuses the finished models and their cached evaluations.
+    fake.calls.clear()
+    experiments.run_suite("latent_dim", str(tmp_path), **kwargs)
+    assert not fake.calls
+    again = open(os.path.join(out, "report.md")).read()
+    assert "| 8 | WAE-GAN m=8 | 2 | 30 | 9 | 10 |" in again
+
+
+def test_memorization_suite_with_the_real_evaluation(tmp_path):
+    bindings = TINY_IMAGE + [
+        "memorization.model = 'VAE'", "memorization.batch_size = 8",
+        "memorization.features = 'projection'",
+        "memorization.projection_dim = 8"]
+    experiments.run_suite("memorization", str(tmp_path),
+                          gin_bindings=bindings, iterations=2,
+                          num_samples=20)
+    out = os.path.join(tmp_path, "memorization")
+    report, rows = _check_outputs(out, ["nac.png"])
+    assert len(rows) == 8  # 4 pairs x (pixel, features)
+    values = {r["metric"]: float(r["value"]) for r in rows}
+    assert all(v > 0 for v in values.values())
+    assert "| VAE (mnist) | 2 | 20 |" in report
+    # The same trained model, named by its directory.
+    model_dir = os.path.join(out, "models", "mnist_vae")
+    experiments.run_suite(
+        "memorization", str(tmp_path / "again"), gin_bindings=bindings + [
+            f"memorization.model_dirs = ['{model_dir}']"], num_samples=20)
+    again = _csv(os.path.join(tmp_path, "again", "memorization",
+                              "results.csv"))
+    assert {r["metric"]: float(r["value"]) for r in again} == values
+
+
+def test_image_suites_reject_unknown_names(tmp_path):
+    for binding in ("baselines.datasets = ('svhn',)",
+                    "baselines.models = ('GAN',)",
+                    "baselines.features = 'pixels'"):
+        with pytest.raises(errors.UserError, match="svhn|GAN|pixels"):
+            experiments.run_suite("baselines", str(tmp_path),
+                                  gin_bindings=[binding])
+    assert experiments_images.MODEL_SHEETS  # every sheet exists
+    for sheet in list(experiments_images.MODEL_SHEETS.values()) + [
+            experiments_images.CPU_SHEET, experiments_synthetic.SHEET]:
+        assert os.path.exists(os.path.join(
+            os.path.dirname(os.path.dirname(experiments.__file__)), sheet))
