@@ -47,7 +47,9 @@ def test_gin_file_parses_and_builds(path):
     groups = tf.random.uniform((model.group_size, 2) + model.image_shape)
     logs = model.train_step(groups)
     assert all(np.isfinite(float(v)) for v in logs.values())
-    assert model.sample(2, seed=0).shape == (2,) + model.image_shape
+    samples = model.sample(2, seed=0).numpy()
+    assert samples.shape == (2,) + model.image_shape
+    assert 0.0 <= samples.min() <= samples.max() <= 1.0
     gin.clear_config()
 
 
