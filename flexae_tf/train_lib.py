@@ -131,6 +131,73 @@ class Previews:
             step, out_dir)
 
 
+def _check_finite(logs, start, end, manager):
+    bad = [name for name, value in logs.items() if not np.isfinite(value)]
+    if bad:
+        raise TrainingDiverged(
+            f"Loss {', '.join(bad)} is not finite between iterations "
+            f"{start} and {end}; stopped. The last good checkpoint "
+            f"({manager.latest_checkpoint}) is kept. Lower the learning "
+            "rates or check the data.")
+
+
+class _Outputs:
+    """What the run writes at chunk boundaries: logs, pictures, checkpoints.
+
+    The loop only stops at these boundaries, so they are the only host
+    syncs of a run.
+    """
+
+    def __init__(self, model, dataset, seed, out_dir, manager, intervals,
+                 evaluation_settings):
+        self.model, self.dataset, self.manager = model, dataset, manager
+        (self.log_interval, self.image_interval, self.checkpoint_interval,
+         self.eval_interval) = intervals
+        self.eval_metrics, self.eval_num_samples = evaluation_settings
+        self.images_dir = os.path.join(out_dir, "images")
+        self.previews = Previews(model, dataset, seed)
+        self.writer = tf.summary.create_file_writer(
+            os.path.join(out_dir, "train"))
+
+    def next_boundary(self, iteration, last):
+        intervals = [k for k in (self.log_interval, self.image_interval,
+                                 self.checkpoint_interval,
+                                 self.eval_interval) if k]
+        return min([last] + [(iteration // k + 1) * k for k in intervals])
+
+    def write(self, iteration, logs, progress, done):
+        rate = progress.update(iteration)
+        due = lambda k: bool(k) and (iteration % k == 0 or done)
+        with self.writer.as_default():
+            if due(self.log_interval):
+                logging.info(progress.line(iteration, logs))
+                for name, value in logs.items():
+                    tf.summary.scalar(f"losses/{name}", value, step=iteration)
+                tf.summary.scalar("speed/iterations_per_second", rate,
+                                  step=iteration)
+            pictures, save = due(self.image_interval), due(
+                self.checkpoint_interval)
+            if (pictures or save) and hasattr(self.model, "fit_prior"):
+                # Ex-post priors (AE/RAE + GMM) follow the current codes.
+                self.model.fit_prior(data.eval_batches(
+                    self.dataset, "train", 500, self.model.num_fit_images))
+            if pictures:
+                self.previews.write(iteration, self.images_dir)
+            if save:
+                self.manager.save(checkpoint_number=iteration)
+            if self.eval_interval and iteration % self.eval_interval == 0:
+                self._evaluate(iteration)
+        self.writer.flush()
+
+    def _evaluate(self, iteration):
+        results = evaluation.evaluate(
+            self.model, self.dataset, self.eval_metrics,
+            self.eval_num_samples, out_dir=self.images_dir, step=iteration)
+        for name, value in evaluation.flatten(results).items():
+            tf.summary.scalar(f"eval/{name}", value, step=iteration)
+        logging.info("Evaluation at iteration %d: %s", iteration, results)
+
+
 def _restore(manager, model, path):
     if path is None:
         return 0
@@ -210,60 +277,25 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     run = make_train_function(model, strategy, jit_compile)
     average_replicas = distribute.replica_averager(
         strategy, model.non_trainable_variables)
-    previews = Previews(model, dataset, seed)
-    writer = tf.summary.create_file_writer(os.path.join(out_dir, "train"))
+    outputs = _Outputs(model, dataset, seed, out_dir, manager,
+                       (log_interval, image_interval, checkpoint_interval,
+                        eval_interval), (eval_metrics, eval_num_samples))
     progress = Progress(start, num_iterations,
                         batch_size * model.group_size)
-    intervals = (log_interval, image_interval, checkpoint_interval) + (
-        (eval_interval,) if eval_interval else ())
-    iteration = start
     logging.info("Training %s from iteration %d to %d in %s (%d replicas).",
                  dataset, start, num_iterations, model_dir,
                  strategy.num_replicas_in_sync)
-    with writer.as_default():
-        while iteration < num_iterations:
-            target = min([num_iterations] +
-                         [(iteration // k + 1) * k for k in intervals])
-            run(iterator, tf.constant(target - iteration))
-            average_replicas()
-            chunk_rate = progress.update(target)
-            logs = read_logs(model)
-            bad = [k for k, v in logs.items() if not np.isfinite(v)]
-            if bad:
-                raise TrainingDiverged(
-                    f"Loss {', '.join(bad)} is not finite between "
-                    f"iterations {iteration} and {target}; stopped. The last "
-                    f"good checkpoint ({manager.latest_checkpoint}) is kept. "
-                    "Lower the learning rates or check the data.")
-            if iteration == start:
-                _write_atomically(os.path.join(out_dir,
-                                               checkpoints.CONFIG_FILE),
-                                  gin.operative_config_str())
-            iteration = target
-            done = iteration == num_iterations
-            if iteration % log_interval == 0 or done:
-                logging.info(progress.line(iteration, logs))
-                for name, value in logs.items():
-                    tf.summary.scalar(f"losses/{name}", value, step=iteration)
-                tf.summary.scalar("speed/iterations_per_second", chunk_rate,
-                                  step=iteration)
-            pictures = iteration % image_interval == 0 or done
-            save = iteration % checkpoint_interval == 0 or done
-            if (pictures or save) and hasattr(model, "fit_prior"):
-                # Ex-post priors (AE/RAE + GMM) follow the current codes.
-                model.fit_prior(data.eval_batches(
-                    dataset, "train", 500, model.num_fit_images))
-            if pictures:
-                previews.write(iteration, os.path.join(out_dir, "images"))
-            if save:
-                manager.save(checkpoint_number=iteration)
-            if eval_interval and iteration % eval_interval == 0:
-                results = evaluation.evaluate(
-                    model, dataset, eval_metrics, eval_num_samples,
-                    out_dir=os.path.join(out_dir, "images"), step=iteration)
-                for name, value in evaluation.flatten(results).items():
-                    tf.summary.scalar(f"eval/{name}", value, step=iteration)
-                logging.info("Evaluation at iteration %d: %s", iteration,
-                             results)
-            writer.flush()
+    iteration = start
+    while iteration < num_iterations:
+        target = outputs.next_boundary(iteration, num_iterations)
+        run(iterator, tf.constant(target - iteration))
+        average_replicas()
+        logs = read_logs(model)
+        _check_finite(logs, iteration, target, manager)
+        if iteration == start:
+            _write_atomically(os.path.join(out_dir, checkpoints.CONFIG_FILE),
+                              gin.operative_config_str())
+        iteration = target
+        outputs.write(iteration, logs, progress,
+                      done=iteration == num_iterations)
     return model
