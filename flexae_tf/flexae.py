@@ -176,9 +176,12 @@ class FlexAE(autoencoder.AutoEncoderModel):
         for k in range(self.critic_steps):
             images = groups[1 + k]
             images_2 = groups[1 + self.critic_steps + k]
-            logs |= self._latent_critic_step(images)
+            # Both critics see the same codes E(x): encode once.
+            codes = self.encoder(images, training=True)
+            logs |= self._latent_critic_step(codes)
             if self.smoothing:
-                logs |= self._image_critic_step(images, images_2)
+                logs |= self._image_critic_step(
+                    images, codes, self.encoder(images_2, training=True))
         if self.smoothing:
             logs |= self._smoothing_step(images, images_2)
         if self.prior_generator is not None:
@@ -215,26 +218,26 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self._apply(optimizer, total, tape, critic.trainable_variables)
         return loss, penalty
 
-    def _latent_critic_step(self, images):
-        codes = self.encoder(images, training=True)
-        noise = self.rng.normal((ops.shape(images)[0], self.noise_dim))
+    def _latent_critic_step(self, codes):
+        """C_k update: codes E(x) [b, m] are real, prior samples fake."""
+        noise = self.rng.normal((ops.shape(codes)[0], self.noise_dim))
         loss, penalty = self._critic_step(
             self.latent_critic, self.latent_critic_optimizer, codes,
             self.prior_codes(noise, training=True))
         return {"latent_critic_loss": loss, "latent_gp": penalty,
                 "latent_wasserstein": -loss}
 
-    def _smoothed_images(self, images, images_2):
+    def _smoothed_images(self, codes, codes_2):
         """x_inp = D(g E(x) + (1 - g) E(x')), g ~ U[0, 1] per example."""
-        mix = self.rng.uniform((ops.shape(images)[0],))
-        codes = losses.interpolate(self.encoder(images, training=True),
-                                   self.encoder(images_2, training=True), mix)
-        return self.decoder(codes, training=True)
+        mix = self.rng.uniform((ops.shape(codes)[0],))
+        return self.decoder(losses.interpolate(codes, codes_2, mix),
+                            training=True)
 
-    def _image_critic_step(self, images, images_2):
+    def _image_critic_step(self, images, codes, codes_2):
+        """C_z update: real images vs decoded code interpolations."""
         loss, penalty = self._critic_step(
             self.image_critic, self.image_critic_optimizer, images,
-            self._smoothed_images(images, images_2))
+            self._smoothed_images(codes, codes_2))
         return {"image_critic_loss": loss, "image_gp": penalty,
                 "image_wasserstein": -loss}
 
@@ -242,7 +245,9 @@ class FlexAE(autoencoder.AutoEncoderModel):
         variables = (self.encoder.trainable_variables
                      + self.decoder.trainable_variables)
         with tf.GradientTape() as tape:
-            fake = self._smoothed_images(images, images_2)
+            fake = self._smoothed_images(
+                self.encoder(images, training=True),
+                self.encoder(images_2, training=True))
             loss = losses.generator_loss(self.image_critic(fake, training=True))
         self._apply(self.smoothing_optimizer, loss, tape, variables)
         return {"smoothing_loss": loss}

@@ -77,9 +77,10 @@ IMAGES_2 = tf.random.stateless_uniform((4,) + SHAPE, seed=[3, 4])
 @pytest.mark.parametrize("phase,call,owners", [
     ("reconstruction", lambda m: m._reconstruction_step(IMAGES),
      ("encoder", "decoder")),
-    ("latent critic", lambda m: m._latent_critic_step(IMAGES),
+    ("latent critic", lambda m: m._latent_critic_step(m.encode(IMAGES)),
      ("latent_critic",)),
-    ("image critic", lambda m: m._image_critic_step(IMAGES, IMAGES_2),
+    ("image critic", lambda m: m._image_critic_step(
+        IMAGES, m.encode(IMAGES), m.encode(IMAGES_2)),
      ("image_critic",)),
     ("smoothing", lambda m: m._smoothing_step(IMAGES, IMAGES_2),
      ("encoder", "decoder")),
