@@ -2,7 +2,6 @@
 
 import sys
 
-from absl import logging
 import gin
 
 from flexae_tf import paths
@@ -11,7 +10,6 @@ from flexae_tf import paths
 def fail(error):
     """One clear line on stderr and exit status 2, not a traceback wall."""
     message = str(error).strip() or type(error).__name__
-    logging.error("%s", message)
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
 

@@ -36,7 +36,7 @@ class DataError(errors.UserError):
 def image_shape(name):
     if name not in IMAGE_SHAPES:
         raise DataError(f"Unknown dataset {name!r}; choose one of "
-                        f"{sorted(IMAGE_SHAPES)} (gin: dataset.name).")
+                        f"{sorted(IMAGE_SHAPES)} (gin: train.dataset).")
     return IMAGE_SHAPES[name]
 
 
