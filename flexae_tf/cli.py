@@ -4,6 +4,7 @@ import sys
 
 import gin
 
+from flexae_tf import errors
 from flexae_tf import paths
 
 
@@ -14,10 +15,26 @@ def fail(error):
     sys.exit(2)
 
 
-def parse_gin(files, bindings):
-    """Parses gin files and bindings (`include 'gin/x.gin'` from any cwd)."""
+def load_gin(files, bindings):
+    """Replaces the gin config with `files` then `bindings`.
+
+    `include 'gin/x.gin'` works from any cwd.
+
+    Raises:
+      errors.UserError: a file or binding is bad.
+    """
+    gin.clear_config()
     gin.add_config_file_search_path(paths.REPO_ROOT)
     try:
-        gin.parse_config_files_and_bindings(files, bindings)
+        gin.parse_config_files_and_bindings(list(files), list(bindings))
     except (ValueError, IOError, SyntaxError, TypeError) as e:
-        fail(f"Bad gin configuration: {str(e).strip().splitlines()[0]}")
+        raise errors.UserError(
+            f"Bad gin configuration: {str(e).strip().splitlines()[0]}") from e
+
+
+def parse_gin(files, bindings):
+    """`load_gin` for a command line: a bad config ends the program."""
+    try:
+        load_gin(files, bindings)
+    except errors.UserError as e:
+        fail(e)

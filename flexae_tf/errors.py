@@ -7,3 +7,11 @@ of a traceback; anything else is a bug and keeps its traceback.
 
 class UserError(ValueError):
     """Bad input; the message names what was wrong and how to fix it."""
+
+
+def check_positive(prefix, **values):
+    """Raises UserError unless every value is a positive int."""
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise UserError(
+                f"{prefix}{name}={value!r}: must be a positive integer.")

@@ -27,6 +27,7 @@ from flexae_tf import errors
 from flexae_tf import fid
 from flexae_tf import inception
 from flexae_tf import memorization
+from flexae_tf import paths
 from flexae_tf import prd
 from flexae_tf import summaries
 
@@ -222,7 +223,5 @@ def flatten(results, prefix=""):
 def write_results(results, path):
     """JSON results, written atomically."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    paths.write_atomically(path, json.dumps(results, indent=2,
+                                            sort_keys=True))

@@ -25,7 +25,6 @@ from absl import logging
 from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import experiments_images
-from flexae_tf import experiments_lib
 from flexae_tf import experiments_synthetic
 
 SUITES = {
@@ -77,7 +76,7 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
             bindings.append(f"{suite}.{name} = {int(value)}")
     # The suite reads its budget from this config before it re-parses one
     # per model (its own sheets first, then these files and bindings).
-    experiments_lib.parse_gin(files, bindings)
+    cli.load_gin(files, bindings)
     out_dir = os.path.join(out, suite)
     logging.info("Running suite %s into %s", suite, out_dir)
     return SUITES[suite](out_dir=out_dir, gin_files=files,

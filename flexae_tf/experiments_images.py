@@ -21,6 +21,7 @@ import gin
 import numpy as np
 
 from flexae_tf import checkpoints
+from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import errors
 from flexae_tf import evaluation
@@ -62,7 +63,7 @@ class Budget:
     def __init__(self, num_iterations, num_samples, batch_size, features,
                  projection_dim, network_sheet, gin_files, gin_bindings,
                  evaluate_fn):
-        lib.check_budget(num_iterations=num_iterations,
+        errors.check_positive("", num_iterations=num_iterations,
                          num_samples=num_samples, batch_size=batch_size)
         _check_names(features=features)
         self.num_iterations, self.num_samples = num_iterations, num_samples
@@ -95,7 +96,7 @@ def train_model(model_dir, dataset, model_name, budget, bindings=()):
     interval = min(n, 1000)
     files = [DATASET_SHEETS[dataset], MODEL_SHEETS[model_name]]
     files += [budget.network_sheet] if budget.network_sheet else []
-    lib.parse_gin(files + list(budget.gin_files), [
+    cli.load_gin(files + list(budget.gin_files), [
         f"train.num_iterations = {n}", f"train.batch_size = "
         f"{budget.batch_size}", f"train.log_interval = {min(n, 50)}",
         f"train.image_interval = {interval}",

@@ -10,38 +10,13 @@ import json
 import os
 
 from absl import logging
-import gin
 import numpy as np
 
-from flexae_tf import errors
 from flexae_tf import fid
 from flexae_tf import paths
 
 CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",
               "num_samples", "features")
-
-
-def parse_gin(files, bindings):
-    """Parses gin files and bindings into a cleared config.
-
-    Raises:
-      errors.UserError: a file or binding is bad (unlike `cli.parse_gin`,
-        which exits: suites are also run from tests).
-    """
-    gin.clear_config()
-    gin.add_config_file_search_path(paths.REPO_ROOT)
-    try:
-        gin.parse_config_files_and_bindings(list(files), list(bindings))
-    except (ValueError, IOError, SyntaxError, TypeError) as e:
-        raise errors.UserError(
-            f"Bad gin configuration: {str(e).strip().splitlines()[0]}") from e
-
-
-def check_budget(**values):
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise errors.UserError(f"{name}={value!r}: must be a positive "
-                                   "integer.")
 
 
 def frechet_distance(x, y):
@@ -88,7 +63,7 @@ def cached(path, key, compute):
             logging.info("Reusing the results cached in %s", path)
             return cache[key]
     cache[key] = _jsonable(compute())
-    _atomic_write(path, json.dumps(cache, indent=1))
+    paths.write_atomically(path, json.dumps(cache, indent=1))
     return cache[key]
 
 
@@ -133,7 +108,7 @@ class Report:
             features=features))
 
     def write(self):
-        _atomic_write(os.path.join(self.out_dir, "report.md"),
+        paths.write_atomically(os.path.join(self.out_dir, "report.md"),
                       "\n".join(self.lines))
         path = os.path.join(self.out_dir, "results.csv")
         with open(path + ".tmp", "w", newline="") as f:
@@ -142,12 +117,6 @@ class Report:
             writer.writerows(self.rows)
         os.replace(path + ".tmp", path)
         logging.info("Wrote %s/report.md and results.csv", self.out_dir)
-
-
-def _atomic_write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 def _pyplot():

@@ -23,6 +23,8 @@ import tensorflow as tf
 from keras import ops
 
 from flexae_tf import baselines
+from flexae_tf import cli
+from flexae_tf import errors
 from flexae_tf import experiments_lib as lib
 from flexae_tf import flexae
 from flexae_tf import gmm
@@ -183,8 +185,9 @@ def _summary(report, results, budget, floor):
 
 def _start(gin_files, gin_bindings, **budget):
     """Checks the budget, configures gin (SHEET first); returns the budget."""
-    lib.check_budget(**{k: v for k, v in budget.items() if k != "seed"})
-    lib.parse_gin([SHEET] + list(gin_files), gin_bindings)
+    errors.check_positive(
+        "", **{k: v for k, v in budget.items() if k != "seed"})
+    cli.load_gin([SHEET] + list(gin_files), gin_bindings)
     return budget
 
 

@@ -1,4 +1,4 @@
-"""Where the project looks for things it does not ship: data and FID weights.
+"""Where the project's files live, and how it writes them.
 
 The repository never contains datasets or weights. They live in a `shared/`
 directory next to the checkout (as on the project's CI) or wherever the
@@ -6,6 +6,8 @@ environment variables below point.
 """
 
 import os
+
+import tensorflow as tf
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,3 +32,15 @@ def default_fid_weights():
         "FLEXAE_FID_WEIGHTS",
         os.path.join(shared_dir(), "fid_inception", "weights.npz"),
     )
+
+
+def write_atomically(path, text):
+    """Writes text to a temporary file, then renames it over `path`.
+
+    A crash mid-write leaves the old file (or none), never a truncated
+    one. tf.io.gfile, so model directories on GCS work too.
+    """
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with tf.io.gfile.GFile(tmp, "w") as f:
+        f.write(text)
+    tf.io.gfile.rename(tmp, path, overwrite=True)

@@ -20,18 +20,12 @@ from flexae_tf import distribute
 from flexae_tf import errors
 from flexae_tf import evaluation
 from flexae_tf import models
+from flexae_tf import paths
 from flexae_tf import summaries
 
 
 class TrainingDiverged(errors.UserError):
     """A loss became NaN or infinite."""
-
-
-def _check_positive(**values):
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise errors.UserError(
-                f"train.{name}={value!r}: must be a positive integer.")
 
 
 def make_train_function(model, strategy, jit_compile=False):
@@ -54,13 +48,6 @@ def read_logs(model):
     for tracker in model.trackers.values():
         tracker.reset_state()
     return logs
-
-
-def _write_atomically(path, text):
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        f.write(text)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
 
 
 class Progress:
@@ -247,10 +234,11 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       TrainingDiverged: a loss became NaN/inf; the last good checkpoint
         stays in model_dir.
     """
-    _check_positive(num_iterations=num_iterations, batch_size=batch_size,
-                    log_interval=log_interval, image_interval=image_interval,
-                    checkpoint_interval=checkpoint_interval,
-                    keep_checkpoints=keep_checkpoints)
+    errors.check_positive(
+        "train.", num_iterations=num_iterations, batch_size=batch_size,
+        log_interval=log_interval, image_interval=image_interval,
+        checkpoint_interval=checkpoint_interval,
+        keep_checkpoints=keep_checkpoints)
     image_shape = data.image_shape(dataset)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
@@ -293,8 +281,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         logs = read_logs(model)
         _check_finite(logs, iteration, target, manager)
         if iteration == start:
-            _write_atomically(os.path.join(out_dir, checkpoints.CONFIG_FILE),
-                              gin.operative_config_str())
+            paths.write_atomically(
+                os.path.join(out_dir, checkpoints.CONFIG_FILE),
+                gin.operative_config_str())
         iteration = target
         outputs.write(iteration, logs, progress,
                       done=iteration == num_iterations)

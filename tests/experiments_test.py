@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import experiments
 from flexae_tf import experiments_images
@@ -129,7 +130,7 @@ def test_cli_fails_cleanly_on_an_unknown_suite(tmp_path, capsys):
 
 
 def test_paper_budget_sheet_parses_and_sets_the_paper_budget():
-    experiments_lib.parse_gin([experiments.PAPER_BUDGET], [])
+    cli.load_gin([experiments.PAPER_BUDGET], [])
     for suite in ("latent_dim", "baselines", "memorization"):
         assert gin.query_parameter(f"{suite}.num_iterations") == 130000
         assert gin.query_parameter(f"{suite}.num_samples") == 10000
