@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from flexae_tf import data
 from flexae_tf import errors
-from flexae_tf import models
+from flexae_tf.models import factory
 
 CONFIG_FILE = "operative_config.gin"
 CHECKPOINT_DIR = "checkpoints"
@@ -80,7 +80,7 @@ def restore_model(model_dir, image_shape):
         raise CheckpointError(
             f"No checkpoint in {os.path.join(model_dir, CHECKPOINT_DIR)}: "
             "train the model (or wait for its first checkpoint) first.")
-    model = models.make_model(image_shape)
+    model = factory.make_model(image_shape)
     items = model.trackables(inference_only=True)
     status = tf.train.Checkpoint(**items).restore(path)
     status.assert_existing_objects_matched().expect_partial()

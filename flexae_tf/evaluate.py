@@ -23,12 +23,12 @@ import tensorflow as tf
 from flexae_tf import checkpoints
 from flexae_tf import cli
 from flexae_tf import errors
-from flexae_tf import evaluation
+from flexae_tf.metrics import model_metrics
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Training run to evaluate.")
 flags.DEFINE_integer("num_samples", 10000, "N: images per set.")
-flags.DEFINE_list("metrics", ["fid"], f"Any of {evaluation.METRICS}.")
+flags.DEFINE_list("metrics", ["fid"], f"Any of {model_metrics.METRICS}.")
 flags.DEFINE_multi_string("gin_param", [],
                           "Extra bindings, applied after the run's config.")
 
@@ -51,17 +51,17 @@ def main(argv):
                      ",".join(FLAGS.metrics))
         writer = tf.summary.create_file_writer(eval_dir)
         with writer.as_default():
-            results = evaluation.evaluate(
+            results = model_metrics.evaluate(
                 model, dataset, metrics=FLAGS.metrics,
                 num_samples=FLAGS.num_samples, step=iteration,
                 out_dir=os.path.join(eval_dir, "images"))
-            for name, value in evaluation.flatten(results).items():
+            for name, value in model_metrics.flatten(results).items():
                 tf.summary.scalar(f"eval/{name}", value, step=iteration)
         results.update(iteration=iteration, dataset=dataset,
                        model_dir=os.path.abspath(FLAGS.model_dir))
         path = os.path.join(
             eval_dir, f"results_{iteration}_n{FLAGS.num_samples}.json")
-        evaluation.write_results(results, path)
+        model_metrics.write_results(results, path)
     except (errors.UserError, ValueError) as e:
         cli.fail(e)
     logging.info("Results: %s", path)

@@ -18,8 +18,8 @@ from flexae_tf import checkpoints
 from flexae_tf import data
 from flexae_tf import distribute
 from flexae_tf import errors
-from flexae_tf import evaluation
-from flexae_tf import models
+from flexae_tf.metrics import model_metrics
+from flexae_tf.models import factory
 from flexae_tf import paths
 from flexae_tf import summaries
 
@@ -177,10 +177,10 @@ class _Outputs:
         self.writer.flush()
 
     def _evaluate(self, iteration):
-        results = evaluation.evaluate(
+        results = model_metrics.evaluate(
             self.model, self.dataset, self.eval_metrics,
             self.eval_num_samples, out_dir=self.images_dir, step=iteration)
-        for name, value in evaluation.flatten(results).items():
+        for name, value in model_metrics.flatten(results).items():
             tf.summary.scalar(f"eval/{name}", value, step=iteration)
         logging.info("Evaluation at iteration %d: %s", iteration, results)
 
@@ -224,8 +224,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         training noise has its own, FlexAE.seed).
       eval_interval: iterations between evaluations (0: never; use
         `python -m flexae_tf.evaluate` after training instead).
-      eval_metrics: metrics of the periodic evaluation (evaluation.METRICS).
-      eval_num_samples: N of the periodic evaluation.
+      eval_metrics: metrics of the periodic evaluation (model_metrics.METRICS).
+      eval_num_samples: N of the periodic model_metrics.
 
     Returns:
       The trained model.
@@ -244,7 +244,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     strategy = distribute.make_strategy(strategy)
     out_dir = distribute.output_dir(model_dir, strategy)
     with strategy.scope():
-        model = models.make_model(image_shape)
+        model = factory.make_model(image_shape)
         model.compile(jit_compile=jit_compile)
     # Non-chief checkpoints are never read back: keep one, not N.
     manager = checkpoints.manager(
@@ -261,7 +261,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
             f"{strategy.num_replicas_in_sync} replicas.")
     iterator = iter(strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
-            dataset, batch_size, model.group_size, context, seed=seed + start)))
+            dataset, batch_size, model.group_size, context,
+            seed=seed + start)))
     run = make_train_function(model, strategy, jit_compile)
     average_replicas = distribute.replica_averager(
         strategy, model.non_trainable_variables)

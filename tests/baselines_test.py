@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import baselines
+from flexae_tf.models import baselines
 from flexae_tf import checkpoints
-from flexae_tf import gmm
+from flexae_tf.models import gmm
 from flexae_tf import paths
 
 SMALL = """

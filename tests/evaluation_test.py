@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf import checkpoints
-from flexae_tf import evaluation
+from flexae_tf.metrics import model_metrics
 from flexae_tf import paths
 
 pytestmark = pytest.mark.skipif(
@@ -44,10 +44,10 @@ def test_evaluate_command_writes_results_summaries_and_grids(model_dir):
         results = json.load(f)
     assert results["num_samples"] == 200 and results["iteration"] == 2
     assert results["features"].startswith("random_projection")
-    for value in evaluation.flatten(results).values():
+    for value in model_metrics.flatten(results).values():
         assert np.isfinite(value)
     assert set(results["memorization"]["pixel"]) == set(
-        evaluation.MEMORIZATION_PAIRS)
+        model_metrics.MEMORIZATION_PAIRS)
     assert 0 <= results["prd"]["precision"] <= 1
     # An untrained-ish model's samples are far from real digits; its
     # reconstructions are not closer to the data than real images are.
@@ -79,7 +79,7 @@ def test_bad_input_is_one_clear_error(model_dir, args, message):
 
 def test_inception_memorization_and_prd_on_real_features(model_dir):
     model, _, dataset = checkpoints.load_trained(model_dir)
-    results = evaluation.evaluate(model, dataset,
+    results = model_metrics.evaluate(model, dataset,
                                   metrics=("prd", "memorization"),
                                   num_samples=24, batch_size=24)
     scores = results["memorization"]["inception"]
@@ -92,6 +92,6 @@ def test_inception_memorization_and_prd_on_real_features(model_dir):
 
 def test_samples_are_reproducible_for_a_seed(model_dir):
     model, _, _ = checkpoints.load_trained(model_dir)
-    a = evaluation.generate(model, 10, 4, seed=3)
-    np.testing.assert_array_equal(a, evaluation.generate(model, 10, 4, 3))
-    assert not np.array_equal(a, evaluation.generate(model, 10, 4, 4))
+    a = model_metrics.generate(model, 10, 4, seed=3)
+    np.testing.assert_array_equal(a, model_metrics.generate(model, 10, 4, 3))
+    assert not np.array_equal(a, model_metrics.generate(model, 10, 4, 4))

@@ -15,10 +15,12 @@ import tensorflow as tf
 
 from flexae_tf import cli
 from flexae_tf import errors
-from flexae_tf import experiments
-from flexae_tf import experiments_images
-from flexae_tf import experiments_lib
-from flexae_tf import experiments_synthetic
+from flexae_tf import paths
+from flexae_tf.experiments import __main__ as experiments_cli
+from flexae_tf.experiments import runner
+from flexae_tf.experiments import image_suites
+from flexae_tf.experiments import reports
+from flexae_tf.experiments import synthetic_suites
 
 TINY_VECTOR = [
     "VectorEncoder.hidden_units = 16", "VectorDecoder.hidden_units = 16",
@@ -71,14 +73,14 @@ def test_nac_golden_values():
     rng = np.random.default_rng(0)
     a = rng.standard_normal(1000)
     # Two copies and a negated copy: every |correlation| is 1.
-    assert experiments_lib.nac(np.stack([a, a, -a], 1)) == (
+    assert reports.nac(np.stack([a, a, -a], 1)) == (
         pytest.approx(1.0), 3)
-    nac, dims = experiments_lib.nac(rng.standard_normal((20000, 4)))
+    nac, dims = reports.nac(rng.standard_normal((20000, 4)))
     assert nac < 0.02 and dims == 4
     # A switched-off (constant) dimension is left out, not NaN.
     codes = np.stack([a, 0.5 * a + rng.standard_normal(1000),
                       np.zeros(1000)], 1)
-    nac, dims = experiments_lib.nac(codes)
+    nac, dims = reports.nac(codes)
     assert dims == 2 and nac == pytest.approx(
         abs(np.corrcoef(codes[:, 0], codes[:, 1])[0, 1]))
 
@@ -86,7 +88,7 @@ def test_nac_golden_values():
 def test_frechet_distance_of_shifted_data():
     # Equal covariances: FD = ||mu1 - mu2||^2 = 4 * d for a shift of 2.
     x = np.random.default_rng(0).standard_normal((5000, 3))
-    assert experiments_lib.frechet_distance(x, x + 2.0) == pytest.approx(
+    assert reports.frechet_distance(x, x + 2.0) == pytest.approx(
         12.0, rel=1e-6)
 
 
@@ -94,7 +96,7 @@ def test_fixed_mixture_wae_samples_its_fixed_mixture():
     gin.parse_config("\n".join(TINY_VECTOR + [
         "build_encoder.network = @VectorEncoder",
         "build_decoder.network = @VectorDecoder"]))
-    model = experiments_synthetic.FixedMixtureWAE(
+    model = synthetic_suites.FixedMixtureWAE(
         (128,), latent_dim=2, num_components=4, radius=2.0, std=0.1)
     assert model.noise_dim == 3
     codes = model.prior_codes(tf.random.stateless_normal((4000, 3), [0, 0]))
@@ -113,24 +115,24 @@ def test_fixed_mixture_wae_samples_its_fixed_mixture():
 
 def test_unknown_suite_is_a_user_error(tmp_path):
     with pytest.raises(errors.UserError, match="Unknown suite 'nope'"):
-        experiments.run_suite("nope", str(tmp_path))
+        runner.run_suite("nope", str(tmp_path))
     with pytest.raises(errors.UserError, match="num_iterations=0"):
-        experiments.run_suite("synthetic_dim", str(tmp_path), iterations=0)
+        runner.run_suite("synthetic_dim", str(tmp_path), iterations=0)
 
 
 def test_cli_fails_cleanly_on_an_unknown_suite(tmp_path, capsys):
-    experiments.FLAGS(["experiments", "--suite=nope", f"--out={tmp_path}"])
+    experiments_cli.FLAGS(["experiments", "--suite=nope", f"--out={tmp_path}"])
     try:
         with pytest.raises(SystemExit) as exit_info:
-            experiments.main(["experiments"])
+            experiments_cli.main(["experiments"])
     finally:
-        experiments.FLAGS.unparse_flags()
+        experiments_cli.FLAGS.unparse_flags()
     assert exit_info.value.code == 2
     assert "Unknown suite 'nope'" in capsys.readouterr().err
 
 
 def test_paper_budget_sheet_parses_and_sets_the_paper_budget():
-    cli.load_gin([experiments.PAPER_BUDGET], [])
+    cli.load_gin([runner.PAPER_BUDGET], [])
     for suite in ("latent_dim", "baselines", "memorization"):
         assert gin.query_parameter(f"{suite}.num_iterations") == 130000
         assert gin.query_parameter(f"{suite}.num_samples") == 10000
@@ -140,7 +142,7 @@ def test_paper_budget_sheet_parses_and_sets_the_paper_budget():
 
 
 def test_synthetic_dim_runs_end_to_end(tmp_path):
-    results = experiments.run_suite(
+    results = runner.run_suite(
         "synthetic_dim", str(tmp_path), _gin_file(tmp_path, TINY_VECTOR),
         ["synthetic_dim.eval_interval = 3", "synthetic_dim.num_train = 300"],
         iterations=6, num_samples=200)
@@ -161,7 +163,7 @@ def test_synthetic_dim_runs_end_to_end(tmp_path):
 
 
 def test_synthetic_mog_runs_end_to_end(tmp_path):
-    results = experiments.run_suite(
+    results = runner.run_suite(
         "synthetic_mog", str(tmp_path), (),
         TINY_VECTOR + ["synthetic_mog.eval_interval = 4",
                        "synthetic_mog.num_train = 300"],
@@ -172,7 +174,7 @@ def test_synthetic_mog_runs_end_to_end(tmp_path):
     assert list(results) == ["VAE", "WAE (N(0, I) prior)",
                              "WAE (fixed GMM prior)", "FlexAE"]
     assert isinstance(results["WAE (fixed GMM prior)"][0],
-                      experiments_synthetic.FixedMixtureWAE)
+                      synthetic_suites.FixedMixtureWAE)
     assert {r["model"] for r in rows} == set(results)
     for name in results:
         assert f"| {name} | 4 | 150 |" in report
@@ -204,7 +206,7 @@ def test_latent_dim_suite_trains_reports_and_reuses_finished_models(
         "latent_dim.base_latent_dim = 4", "latent_dim.batch_size = 8",
         "latent_dim.projection_dim = 8"],
         iterations=2, num_samples=30, evaluate_fn=fake)
-    rows = experiments.run_suite("latent_dim", str(tmp_path), **kwargs)
+    rows = runner.run_suite("latent_dim", str(tmp_path), **kwargs)
     out = os.path.join(tmp_path, "latent_dim")
     report, csv_rows = _check_outputs(
         out, ["reconstruction_vs_m.png", "generation_vs_m.png", "nac.png"])
@@ -220,7 +222,7 @@ def test_latent_dim_suite_trains_reports_and_reuses_finished_models(
         assert os.listdir(os.path.join(model_dir, "checkpoints"))
     # A rerun reuses the finished models and their cached evaluations.
     fake.calls.clear()
-    experiments.run_suite("latent_dim", str(tmp_path), **kwargs)
+    runner.run_suite("latent_dim", str(tmp_path), **kwargs)
     assert not fake.calls
     again = open(os.path.join(out, "report.md")).read()
     assert "| 8 | WAE-GAN m=8 | 2 | 30 | 9 | 10 |" in again
@@ -231,7 +233,7 @@ def test_memorization_suite_with_the_real_evaluation(tmp_path):
         "memorization.model = 'VAE'", "memorization.batch_size = 8",
         "memorization.features = 'projection'",
         "memorization.projection_dim = 8"]
-    experiments.run_suite("memorization", str(tmp_path),
+    runner.run_suite("memorization", str(tmp_path),
                           gin_bindings=bindings, iterations=2,
                           num_samples=20)
     out = os.path.join(tmp_path, "memorization")
@@ -242,7 +244,7 @@ def test_memorization_suite_with_the_real_evaluation(tmp_path):
     assert "| VAE (mnist) | 2 | 20 |" in report
     # The same trained model, named by its directory.
     model_dir = os.path.join(out, "models", "mnist_vae")
-    experiments.run_suite(
+    runner.run_suite(
         "memorization", str(tmp_path / "again"), gin_bindings=bindings + [
             f"memorization.model_dirs = ['{model_dir}']"], num_samples=20)
     again = _csv(os.path.join(tmp_path, "again", "memorization",
@@ -255,10 +257,9 @@ def test_image_suites_reject_unknown_names(tmp_path):
                     "baselines.models = ('GAN',)",
                     "baselines.features = 'pixels'"):
         with pytest.raises(errors.UserError, match="svhn|GAN|pixels"):
-            experiments.run_suite("baselines", str(tmp_path),
-                                  gin_bindings=[binding])
-    assert experiments_images.MODEL_SHEETS  # every sheet exists
-    for sheet in list(experiments_images.MODEL_SHEETS.values()) + [
-            experiments_images.CPU_SHEET, experiments_synthetic.SHEET]:
-        assert os.path.exists(os.path.join(
-            os.path.dirname(os.path.dirname(experiments.__file__)), sheet))
+            runner.run_suite("baselines", str(tmp_path),
+                             gin_bindings=[binding])
+    assert image_suites.MODEL_SHEETS  # every sheet exists
+    for sheet in list(image_suites.MODEL_SHEETS.values()) + [
+            image_suites.CPU_SHEET, synthetic_suites.SHEET]:
+        assert os.path.exists(os.path.join(paths.REPO_ROOT, sheet))

@@ -23,6 +23,8 @@ import tensorflow as tf
 
 from flexae_tf import checkpoints
 from flexae_tf import export
+from flexae_tf.serving import signatures
+from flexae_tf.serving import tflite
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable),
                                "saved_model_cli")
@@ -148,7 +150,7 @@ def test_layout(run):
     assert sorted(os.listdir(os.path.join(export_dir, "1"))) == [
         "assets", "fingerprint.pb", "saved_model.pb", "variables"]
     assert sorted(os.listdir(export.tflite_dir(export_dir, 1))) == [
-        f"sampler_{v}.tflite" for v in sorted(export.TFLITE_VARIANTS)]
+        f"sampler_{v}.tflite" for v in sorted(tflite.TFLITE_VARIANTS)]
 
 
 def test_signatures_have_named_typed_inputs_and_outputs(run):
@@ -169,7 +171,7 @@ def test_signatures_have_named_typed_inputs_and_outputs(run):
                          "num_steps": ([], tf.int32)},
                         {"images": [None, None] + h_w_c}),
     }
-    assert set(loaded.signatures) == set(expected) == set(export.SIGNATURES)
+    assert set(loaded.signatures) == set(expected) == set(signatures.SIGNATURES)
     for name, (inputs, outputs) in expected.items():
         signature = loaded.signatures[name]
         specs = signature.structured_input_signature[1]
@@ -187,7 +189,7 @@ def test_only_inference_variables(run):
     stored = [shape for key, shape in tf.train.list_variables(
         os.path.join(export_dir, "1", "variables", "variables"))
               if key.endswith("VARIABLE_VALUE")]
-    wanted = export.inference_variables(model)
+    wanted = signatures.inference_variables(model)
     assert sorted(map(tuple, stored)) == sorted(
         tuple(v.shape) for v in wanted)  # Each stored once, nothing else.
     names = [v.name for v in run["loaded"].inference_variables]
@@ -198,7 +200,7 @@ def test_only_inference_variables(run):
     assert len(model.latent_critic.variables) > 0  # Existed, not exported.
 
 
-@pytest.mark.parametrize("name", export.SIGNATURES)
+@pytest.mark.parametrize("name", signatures.SIGNATURES)
 def test_signature_matches_keras(run, name):
     inputs, expected = run["cases"][name]
     outputs = run["loaded"].signatures[name](
@@ -265,7 +267,7 @@ def session(run):
     graph_session.close()
 
 
-@pytest.mark.parametrize("name", export.SIGNATURES)
+@pytest.mark.parametrize("name", signatures.SIGNATURES)
 def test_graph_mode_matches_keras(run, session, name):
     graph_session, signatures = session
     inputs, expected = run["cases"][name]
@@ -281,7 +283,7 @@ def test_graph_mode_matches_keras(run, session, name):
 def test_saved_model_cli_show(run):
     code, stdout, stderr = _finish(run["cli"]["show"][0])
     assert code == 0, stderr[-2000:]
-    for name in export.SIGNATURES:
+    for name in signatures.SIGNATURES:
         assert f"signature_def['{name}']" in stdout
     for line in ("inputs['noise']", "inputs['num_samples']", "DT_INT64",
                  "inputs['image_a']", "inputs['num_steps']", "outputs['z']",
@@ -299,14 +301,14 @@ def test_saved_model_cli_run_matches_keras(run, name):
                                    atol=1e-5)
 
 
-@pytest.mark.parametrize("variant", export.TFLITE_VARIANTS)
+@pytest.mark.parametrize("variant", tflite.TFLITE_VARIANTS)
 def test_tflite_sampler_matches_keras(run, variant):
     model = run["model"]
     path = os.path.join(export.tflite_dir(run["export_dir"], 1),
                         f"sampler_{variant}.tflite")
     noise = np.random.default_rng(2).standard_normal(
         (1, model.noise_dim)).astype(np.float32)  # The static batch: 1.
-    diff = np.abs(export.run_tflite(path, noise)
+    diff = np.abs(tflite.run_tflite(path, noise)
                   - model.generate(noise).numpy()).max()
     logging.info("TFLite %s: max |diff| %.3g, %d bytes", variant, diff,
                  os.path.getsize(path))
@@ -316,9 +318,9 @@ def test_tflite_sampler_matches_keras(run, variant):
 def test_tflite_sizes_and_benchmark(run):
     directory = export.tflite_dir(run["export_dir"], 1)
     sizes = {v: os.path.getsize(os.path.join(directory, f"sampler_{v}.tflite"))
-             for v in export.TFLITE_VARIANTS}
+             for v in tflite.TFLITE_VARIANTS}
     assert sizes["int8"] < sizes["float16"] < sizes["float32"]
-    ms = export.benchmark_tflite(
+    ms = tflite.benchmark_tflite(
         os.path.join(directory, "sampler_float32.tflite"), runs=3, warmup=1)
     assert 0 < ms < 1000
 

@@ -5,7 +5,7 @@ import pytest
 import scipy.linalg
 import tensorflow as tf
 
-from flexae_tf import fid
+from flexae_tf.metrics import fid
 
 
 class RandomProjection:

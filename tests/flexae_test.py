@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf import errors
-from flexae_tf import flexae
+from flexae_tf.models import flexae
 
 SMALL = """
 Encoder.filters = (4, 8)
@@ -157,7 +157,7 @@ _TWO_REPLICAS = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from flexae_tf import flexae
+    from flexae_tf.models import flexae
     # A huge Adam epsilon makes the first update ~ lr * grad / eps, linear
     # in the gradient, so a wrong replica scaling would show (plain Adam is
     # invariant to gradient scale).

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from flexae_tf import cli
 from flexae_tf import data
-from flexae_tf import models
+from flexae_tf.models import factory
 from flexae_tf import paths
 
 GIN_FILES = sorted(glob.glob(os.path.join(paths.REPO_ROOT, "gin", "*.gin")))
@@ -41,7 +41,7 @@ def test_gin_file_parses_and_builds(path):
         dataset = gin.query_parameter("train.dataset")
     except ValueError:  # base.gin: method settings only, no data.
         dataset = "mnist"
-    model = models.make_model(data.image_shape(dataset))
+    model = factory.make_model(data.image_shape(dataset))
     model.compile()
     assert model.image_shape == data.image_shape(dataset)
     groups = tf.random.uniform((model.group_size, 2) + model.image_shape)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import inception
+from flexae_tf.metrics import inception
 from flexae_tf import paths
 
 _DIR = os.path.join(paths.shared_dir(), "fid_inception")

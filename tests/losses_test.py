@@ -4,7 +4,7 @@ import flexae_tf  # pylint: disable=unused-import
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import losses
+from flexae_tf.models import losses
 
 
 def test_reconstruction_loss_is_batch_mean_of_per_image_sums():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flexae_tf import memorization
+from flexae_tf.metrics import memorization
 
 
 def test_hand_made_points():

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf import errors
-from flexae_tf import networks
+from flexae_tf.models import networks
 
 
 @pytest.fixture(autouse=True)

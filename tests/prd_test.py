@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flexae_tf import prd
+from flexae_tf.metrics import prd
 
 
 def test_prd_curve_by_hand():

@@ -1,4 +1,4 @@
-"""tools/serving_client.py against SavedModelTestServer (not TF Serving).
+"""flexae_tf.serving.client against SavedModelTestServer (not TF Serving).
 
 The TF Serving binary is not installed here. The test server speaks the
 same REST and gRPC predict protocols, backed by a real export of two
@@ -25,9 +25,9 @@ from tensorflow_serving.apis import predict_pb2
 
 from flexae_tf import cli
 from flexae_tf import export
-from flexae_tf import models
-from tools import serving_client
-from tools import test_serving_server
+from flexae_tf.models import factory
+from flexae_tf.serving import client as serving_client
+from tests import serving_test_server
 
 MODEL = "flexae"
 CALLERS = ("grpc", "rest_instances", "rest_inputs")
@@ -40,11 +40,11 @@ def served(tmp_path_factory):
     cli.parse_gin(["gin/tiny.gin"], [])
     try:
         for version in (1, 2):  # Fresh random weights: versions differ.
-            model = models.make_model((28, 28, 1))
+            model = factory.make_model((28, 28, 1))
             export.export(model, export_dir, version, tflite=False)
     finally:
         gin.clear_config()
-    server = test_serving_server.SavedModelTestServer(export_dir, MODEL)
+    server = serving_test_server.SavedModelTestServer(export_dir, MODEL)
     with server, grpc.insecure_channel(
             f"127.0.0.1:{server.grpc_port}") as channel:
         yield {"server": server, "model": model, "loaded": server.models,
@@ -241,8 +241,8 @@ def test_run_writes_png_grids(served, tmp_path):
 
 def test_cli(served, tmp_path):
     server = served["server"]
-    common = [sys.executable, "-m", "tools.serving_client", "--host=127.0.0.1",
-              f"--grpc_port={server.grpc_port}",
+    common = [sys.executable, "-m", "flexae_tf.serving.client",
+              "--host=127.0.0.1", f"--grpc_port={server.grpc_port}",
               f"--rest_port={server.rest_port}", "--num_samples=2"]
     processes = [subprocess.Popen(
         common + args, cwd=REPO_ROOT, stdout=subprocess.PIPE,

@@ -35,9 +35,9 @@ import tensorflow as tf
 from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import distribute
-from flexae_tf import export
-from flexae_tf import inception
-from flexae_tf import models
+from flexae_tf.serving import tflite
+from flexae_tf.metrics import inception
+from flexae_tf.models import factory
 from flexae_tf import train_lib
 from tools import launch_local_workers
 
@@ -62,7 +62,7 @@ def training_throughput(batch_size, iterations, warmup, repeats):
     jit = gin.query_parameter("train.jit_compile")
     strategy = distribute.make_strategy(gin.query_parameter("train.strategy"))
     with strategy.scope():
-        model = models.make_model(data.image_shape(dataset))
+        model = factory.make_model(data.image_shape(dataset))
         model.compile(jit_compile=jit)
     iterator = iter(strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
@@ -96,14 +96,14 @@ def inception_throughput(image_shape, num_images, repeats):
 def tflite_latency(batch, runs):
     """{variant: (bytes, ms per image)} of the TFLite samplers."""
     dataset = gin.query_parameter("train.dataset")
-    model = models.make_model(data.image_shape(dataset))
+    model = factory.make_model(data.image_shape(dataset))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = export.write_tflite(model, os.path.join(tmp, "tflite"), tmp,
+        paths = tflite.write_tflite(model, os.path.join(tmp, "tflite"), tmp,
                                     batch)
         for variant, path in paths.items():
             results[variant] = (os.path.getsize(path),
-                                export.benchmark_tflite(path, runs=runs))
+                                tflite.benchmark_tflite(path, runs=runs))
     return results
 
 

@@ -12,7 +12,7 @@ import os
 from absl import logging
 import numpy as np
 
-from flexae_tf import fid
+from flexae_tf.metrics import fid
 from flexae_tf import paths
 
 CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",

@@ -24,8 +24,8 @@ from flexae_tf import checkpoints
 from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import errors
-from flexae_tf import evaluation
-from flexae_tf import experiments_lib as lib
+from flexae_tf.metrics import model_metrics
+from flexae_tf.experiments import reports
 from flexae_tf import train_lib
 
 CPU_SHEET = "gin/experiments/cpu_networks.gin"
@@ -70,13 +70,14 @@ class Budget:
         self.batch_size, self.network_sheet = batch_size, network_sheet
         self.gin_files, self.gin_bindings = gin_files, gin_bindings
         self.features = features
-        self.feature_fn = (None if features == "inception" else
-                           evaluation.RandomProjectionFeatures(projection_dim))
+        self.feature_fn = (
+            None if features == "inception" else
+            model_metrics.RandomProjectionFeatures(projection_dim))
         self.label = ("FID" if features == "inception" else
                       f"FD[proj-{projection_dim}]")
         self.protocol = ("Inception pool_3 (FID)" if features == "inception"
                          else self.feature_fn.protocol)
-        self.evaluate_fn = evaluate_fn or evaluation.evaluate
+        self.evaluate_fn = evaluate_fn or model_metrics.evaluate
 
     def describe(self):
         networks = (f"narrow networks ({self.network_sheet})"
@@ -109,7 +110,7 @@ def train_model(model_dir, dataset, model_name, budget, bindings=()):
 
 
 def evaluate_model(model, model_dir, dataset, metrics, budget):
-    """evaluation.evaluate + NAC, cached in model_dir per (iteration, N...)."""
+    """model_metrics.evaluate + NAC, cached per (iteration, N, ...)."""
     iteration = int(model.iteration.numpy())
 
     def compute():
@@ -120,13 +121,13 @@ def evaluate_model(model, model_dir, dataset, metrics, budget):
         codes = np.concatenate([
             model.encode(b).numpy() for b in data.eval_batches(
                 dataset, "test", 250, num_images=budget.num_samples)])
-        nac, dims = lib.nac(codes)
+        nac, dims = reports.nac(codes)
         return dict(results, iteration=iteration, nac=nac,
                     nac_dimensions=dims)
 
     key = json.dumps([iteration, budget.num_samples, sorted(metrics),
                       budget.protocol])
-    return lib.cached(os.path.join(model_dir, _CACHE), key, compute)
+    return reports.cached(os.path.join(model_dir, _CACHE), key, compute)
 
 
 def _slug(text):
@@ -162,7 +163,7 @@ def _fid_rows(report, dataset, name, results, budget, prd=False):
             report.result(dataset, name, key, results["prd"][key], it, n,
                           budget.protocol)
             row.append(results["prd"][key])
-    return row + [f"{lib.fmt(results['nac'])} "
+    return row + [f"{reports.fmt(results['nac'])} "
                   f"({results['nac_dimensions']})",
                   f"{results['train_seconds']:.0f}"]
 
@@ -187,7 +188,7 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
                     evaluate_fn)
-    report = lib.Report("latent_dim", out_dir,
+    report = reports.Report("latent_dim", out_dir,
                         f"latent_dim: latent size m on {dataset} (Table 3)")
     report.text(budget.describe(), f"m_b = {base_latent_dim}.")
     rows, curves, nacs = [], {}, {}
@@ -207,13 +208,13 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     context = f"{num_iterations} iterations, N = {num_samples}"
     for kind in ("reconstruction", "generation"):
         filename = f"{kind}_vs_m.png"
-        lib.plot_curves(os.path.join(out_dir, filename),
+        reports.plot_curves(os.path.join(out_dir, filename),
                         {name: curves[(kind, name)] for name in models},
                         "latent size m", f"{kind} {budget.label}",
                         f"{dataset}, {context}")
         report.figure(filename, f"{kind} {budget.label} against m, "
                       f"{context}.")
-    lib.nac_figure(report, "nac.png", nacs, context)
+    reports.nac_figure(report, "nac.png", nacs, context)
     report.write()
     return rows
 
@@ -229,7 +230,7 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
                     evaluate_fn)
-    report = lib.Report("baselines", out_dir,
+    report = reports.Report("baselines", out_dir,
                         "baselines: all models (Tables 1, 2)")
     report.text(budget.describe(), "Precision and recall: PRD F_1/8 and "
                 "F_8 (Sajjadi et al. 2018) in the same feature space.")
@@ -245,12 +246,12 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
             gen[name] = results["fid"]["generation"]
         report.text(f"## {dataset}")
         report.table(_headers(budget, prd=True), rows)
-        lib.plot_bars(os.path.join(out_dir, f"generation_{dataset}.png"),
+        reports.plot_bars(os.path.join(out_dir, f"generation_{dataset}.png"),
                       gen, f"generation {budget.label}", f"{dataset}, "
                       f"{context}")
         report.figure(f"generation_{dataset}.png", f"{dataset}: generation "
                       f"{budget.label}, {context}.")
-        lib.nac_figure(report, f"nac_{dataset}.png", nacs,
+        reports.nac_figure(report, f"nac_{dataset}.png", nacs,
                     f"{dataset}, {context}")
     report.write()
 
@@ -273,7 +274,7 @@ def memorization(out_dir, gin_files=(), gin_bindings=(), datasets=("mnist",),
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
                     evaluate_fn)
-    report = lib.Report("memorization", out_dir,
+    report = reports.Report("memorization", out_dir,
                         "memorization: PMS and IMS (Table 4)")
     report.text(budget.describe() if not model_dirs else
                 f"Trained models from {list(model_dirs)}; N = "
@@ -306,10 +307,10 @@ def memorization(out_dir, gin_files=(), gin_bindings=(), datasets=("mnist",),
                               budget.protocol if space != "pixel"
                               else "pixels")
                 row.append(value)
-        rows.append(row + [lib.fmt(results["nac"])])
+        rows.append(row + [reports.fmt(results["nac"])])
         nacs[f"{name} ({dataset})"] = results["nac"]
     report.table(["model", "iterations", "N"] + [f"PMS {p}" for p in _PAIRS]
                  + [f"IMS {p}" for p in _PAIRS] + ["NAC"], rows,
                  "PMS: pixel space; IMS: " + budget.protocol + ".")
-    lib.nac_figure(report, "nac.png", nacs, f"N = {num_samples}")
+    reports.nac_figure(report, "nac.png", nacs, f"N = {num_samples}")
     report.write()

@@ -15,12 +15,12 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import autoencoder
+from flexae_tf.models import autoencoder
 from flexae_tf import configurables
-from flexae_tf import gmm
-from flexae_tf import losses
-from flexae_tf import networks
-from flexae_tf import optimizers
+from flexae_tf.models import gmm
+from flexae_tf.models import losses
+from flexae_tf.models import networks
+from flexae_tf.models import optimizers
 
 
 def _build(model):

@@ -1,7 +1,7 @@
 r"""SavedModelTestServer: a TEST stand-in for TF Serving's predict APIs.
 
 This is NOT TensorFlow Serving and not for production. It answers the two
-calls tools/serving_client.py makes, in the wire formats TF Serving
+calls flexae_tf/serving/client.py makes, in the wire formats TF Serving
 documents, so the client can be tested where the TF Serving binary is not
 installed:
 
@@ -15,7 +15,7 @@ Each version under the export directory is loaded with
 tf.saved_model.load and called through its signature. It listens on
 127.0.0.1 by default, on free ports, and caps request sizes. Manual use:
 
-  python -m tools.test_serving_server --export_dir=saved_models/mnist \
+  python -m tests.serving_test_server --export_dir=saved_models/mnist \
       --model_name=mnist [--grpc_port=8500] [--rest_port=8501]
 """
 

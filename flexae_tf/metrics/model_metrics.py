@@ -24,11 +24,11 @@ import tensorflow as tf
 
 from flexae_tf import data
 from flexae_tf import errors
-from flexae_tf import fid
-from flexae_tf import inception
-from flexae_tf import memorization
+from flexae_tf.metrics import fid
+from flexae_tf.metrics import inception
+from flexae_tf.metrics import memorization
 from flexae_tf import paths
-from flexae_tf import prd
+from flexae_tf.metrics import prd
 from flexae_tf import summaries
 
 METRICS = ("fid", "prd", "memorization")

@@ -2,7 +2,7 @@
 
 import gin
 
-from flexae_tf import flexae
+from flexae_tf.models import flexae
 
 
 @gin.configurable(denylist=["image_shape"])

@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import losses
+from flexae_tf.models import losses
 
 
 class AutoEncoderModel(keras.Model):

@@ -1,8 +1,8 @@
 r"""Calls every signature of a served FlexAE over gRPC and REST; writes PNGs.
 
-Serve an export first (saved_models/README.md), then, from the repo root:
+Serve an export first (saved_models/README.md), then:
 
-  python -m tools.serving_client --model_name=mnist \
+  python -m flexae_tf.serving.client --model_name=mnist \
       [--host=localhost] [--grpc_port=8500] [--rest_port=8501] \
       [--model_version=N] [--protocols=grpc,rest] [--output_dir=/tmp/served]
 
@@ -13,19 +13,15 @@ columnar ("inputs"), except for the signatures with scalar inputs
 batch dimension on every input, so TF Serving rejects it for them.
 
 Request building and response parsing are pure functions, tested against
-tools/test_serving_server.py.
+tests/serving_test_server.py.
 """
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 
-# `python tools/serving_client.py` works too, not only `python -m`.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 from absl import logging
 import grpc

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
-from flexae_tf import tfgan_eval
+from flexae_tf.metrics import tfgan_eval
 
 IMPLEMENTATION = "tfgan.eval.classifier_metrics (float64)"
 Statistics = collections.namedtuple("Statistics", ["mu", "sigma"])

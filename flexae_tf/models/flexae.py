@@ -13,12 +13,12 @@ backend of Keras (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import autoencoder
+from flexae_tf.models import autoencoder
 from flexae_tf import configurables
 from flexae_tf import errors
-from flexae_tf import losses
-from flexae_tf import networks
-from flexae_tf import optimizers
+from flexae_tf.models import losses
+from flexae_tf.models import networks
+from flexae_tf.models import optimizers
 
 PRIORS = ("learned", "normal")
 

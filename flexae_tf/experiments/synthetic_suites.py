@@ -22,13 +22,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import baselines
+from flexae_tf.models import baselines
 from flexae_tf import cli
 from flexae_tf import errors
-from flexae_tf import experiments_lib as lib
-from flexae_tf import flexae
-from flexae_tf import gmm
-from flexae_tf import synthetic
+from flexae_tf.experiments import reports
+from flexae_tf.models import flexae
+from flexae_tf.models import gmm
+from flexae_tf.experiments import synthetic_data
 from flexae_tf import train_lib
 
 SHEET = "gin/experiments/synthetic.gin"
@@ -51,7 +51,7 @@ class FixedMixtureWAE(flexae.FlexAE):
                          smoothing=False, seed=seed, name=name)
         self.noise_dim = latent_dim + 1  # + 1 picks the component.
         means = np.zeros((num_components, latent_dim))
-        means[:, :2] = synthetic.mixture_means(num_components, radius)
+        means[:, :2] = synthetic_data.mixture_means(num_components, radius)
         self.mixture = gmm.GaussianMixturePrior(
             latent_dim, num_components, name="gaussian_mixture")
         self.mixture(ops.zeros((1, self.noise_dim)))  # Marks it built.
@@ -123,14 +123,14 @@ def _final_metrics(model, data, num_samples):
     test = data.test[:num_samples]
     recon = model.reconstruct(test).numpy()
     codes = model.encode(test).numpy()
-    nac, active = lib.nac(codes)
-    return {"reconstruction_fd": lib.frechet_distance(recon, test),
+    nac, active = reports.nac(codes)
+    return {"reconstruction_fd": reports.frechet_distance(recon, test),
             "nac": nac, "nac_dimensions": active, "codes": codes}
 
 
 def _generation_fd(data, num_samples, seed):
     test = data.test[:num_samples]
-    return lambda model: {"generation_fd": lib.frechet_distance(
+    return lambda model: {"generation_fd": reports.frechet_distance(
         model.sample(num_samples, seed=seed).numpy(), test)}
 
 
@@ -170,7 +170,8 @@ def _summary(report, results, budget, floor):
         rows.append([name, last["iteration"], budget["num_samples"],
                      last.get("latent_wasserstein", float("nan")),
                      last["generation_fd"], final["reconstruction_fd"],
-                     f"{lib.fmt(final['nac'])} ({final['nac_dimensions']})",
+                     f"{reports.fmt(final['nac'])} "
+                     f"({final['nac_dimensions']})",
                      f"{last['seconds']:.0f}"])
     report.table(
         ["model", "iterations", "N", "latent W estimate", "generation FD",
@@ -180,7 +181,7 @@ def _summary(report, results, budget, floor):
         f"C(E(x)) - C(prior) over the last {budget['eval_interval']} "
         f"iterations (batch {budget['batch_size']}). For scale: FD between "
         f"N training and N test vectors (sampling noise floor) = "
-        f"{lib.fmt(floor)}.")
+        f"{reports.fmt(floor)}.")
 
 
 def _start(gin_files, gin_bindings, **budget):
@@ -195,8 +196,8 @@ def _summarize(report, results, data, budget):
     """The summary table and the NAC figure."""
     n = budget["num_samples"]
     _summary(report, results, budget,
-             lib.frechet_distance(data.train[:n], data.test[:n]))
-    lib.nac_figure(report, "nac.png",
+             reports.frechet_distance(data.train[:n], data.test[:n]))
+    reports.nac_figure(report, "nac.png",
                    {name: r[2]["nac"] for name, r in results.items()},
                    f"{budget['num_iterations']} iterations, N = {n}")
 
@@ -215,9 +216,9 @@ def synthetic_dim(out_dir, gin_files=(), gin_bindings=(),
     budget = _start(gin_files, gin_bindings, num_iterations=num_iterations,
                     num_samples=num_samples, batch_size=batch_size,
                     eval_interval=eval_interval, seed=seed)
-    data = synthetic.normal_data(true_latent_dim, 128, num_train, num_samples,
-                                 seed)
-    report = lib.Report("synthetic_dim", out_dir,
+    data = synthetic_data.normal_data(true_latent_dim, 128, num_train,
+                                      num_samples, seed)
+    report = reports.Report("synthetic_dim", out_dir,
                         "synthetic_dim: latent dimension mismatch (Fig. 2)")
     report.text(f"Data: {data.description}; {num_train} training vectors.",
                 f"Models: latent m = {latent_dim}, MLP encoder/decoder "
@@ -238,7 +239,7 @@ def synthetic_dim(out_dir, gin_files=(), gin_bindings=(),
              "wasserstein.png"),
             ("generation_fd", f"generation FD (N = {num_samples})",
              "generation_fd.png")):
-        lib.plot_curves(os.path.join(out_dir, filename),
+        reports.plot_curves(os.path.join(out_dir, filename),
                         _curves(results, key), "iteration", label,
                         f"synthetic_dim: {label}, m = {latent_dim}",
                         log_y=key == "generation_fd")
@@ -273,9 +274,9 @@ def synthetic_mog(out_dir, gin_files=(), gin_bindings=(),
     budget = _start(gin_files, gin_bindings, num_iterations=num_iterations,
                     num_samples=num_samples, batch_size=batch_size,
                     eval_interval=eval_interval, seed=seed)
-    data = synthetic.mixture_data(num_components, radius, std, 128,
-                                  num_train, num_samples, seed)
-    report = lib.Report("synthetic_mog", out_dir,
+    data = synthetic_data.mixture_data(num_components, radius, std, 128,
+                                       num_train, num_samples, seed)
+    report = reports.Report("synthetic_mog", out_dir,
                         "synthetic_mog: multi-modal latent (Fig. 3)")
     report.text(
         f"Data: {data.description}; {num_train} training vectors.",
@@ -296,14 +297,14 @@ def synthetic_mog(out_dir, gin_files=(), gin_bindings=(),
     }
     results = _train_models(builders, data, budget, "synthetic_mog", report)
     _summarize(report, results, data, budget)
-    lib.plot_scatter_grid(
+    reports.plot_scatter_grid(
         os.path.join(out_dir, "latents.png"),
         _mog_panels(results, data, num_samples, seed),
         f"{num_iterations} iterations, N = {num_samples} points per panel")
     report.figure("latents.png", "Encoded test codes (left) and prior "
                   f"samples (right) per model after {num_iterations} "
                   f"iterations, N = {num_samples}; generation FD in titles.")
-    lib.plot_curves(os.path.join(out_dir, "generation_fd.png"),
+    reports.plot_curves(os.path.join(out_dir, "generation_fd.png"),
                     _curves(results, "generation_fd"), "iteration",
                     f"generation FD (N = {num_samples})",
                     "synthetic_mog: generation FD", log_y=True)
