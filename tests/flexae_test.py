@@ -72,19 +72,21 @@ def model():
 
 IMAGES = tf.random.stateless_uniform((4,) + SHAPE, seed=[1, 2])
 IMAGES_2 = tf.random.stateless_uniform((4,) + SHAPE, seed=[3, 4])
+NOISE = tf.random.stateless_normal((4, 6), seed=[7, 8])
 
 
 @pytest.mark.parametrize("phase,call,owners", [
     ("reconstruction", lambda m: m._reconstruction_step(IMAGES),
      ("encoder", "decoder")),
-    ("latent critic", lambda m: m._latent_critic_step(m.encode(IMAGES)),
+    ("latent critic", lambda m: m._latent_critic_step(m.encode(IMAGES),
+                                                      NOISE),
      ("latent_critic",)),
     ("image critic", lambda m: m._image_critic_step(
         IMAGES, m.encode(IMAGES), m.encode(IMAGES_2)),
      ("image_critic",)),
     ("smoothing", lambda m: m._smoothing_step(IMAGES, IMAGES_2),
      ("encoder", "decoder")),
-    ("prior generator", lambda m: m._prior_generator_step(4),
+    ("prior generator", lambda m: m._prior_generator_step(NOISE),
      ("prior_generator",)),
     ("encoder adversarial", lambda m: m._encoder_adversarial_step(IMAGES),
      ("encoder",)),
@@ -180,6 +182,48 @@ def test_joint_mode_has_no_separate_encoder_update():
     assert np.isfinite(float(logs["encoder_adversarial_loss"]))
 
 
+def _moving_statistics(model):
+    return [v.numpy().copy() for net in (model.encoder, model.decoder)
+            for v in net.non_trainable_variables]
+
+
+@pytest.mark.parametrize("policy", ["reconstruction", "all"])
+def test_bn_policy_decides_which_passes_move_the_statistics(policy):
+    """'reconstruction': an iteration leaves the moving statistics exactly
+    where the reconstruction update alone puts them; 'all': elsewhere."""
+    groups = tf.random.stateless_uniform((5, 4) + SHAPE, seed=[5, 6])
+    alone = small_model(bn_statistics=policy)
+    alone._reconstruction_step(groups[0])
+    model = small_model(bn_statistics=policy)
+    model.train_step(groups)
+    same = [np.allclose(a, b, atol=1e-6) for a, b in zip(
+        _moving_statistics(alone), _moving_statistics(model))]
+    assert all(same) if policy == "reconstruction" else not all(same)
+
+
+def test_generator_updates_reuse_the_last_critic_steps_noise(monkeypatch):
+    model = small_model()
+    seen = {"critic": [], "prior": []}
+    critic_step, prior_step = (model._latent_critic_step,
+                               model._prior_generator_step)
+
+    def record_critic(codes, noise):
+        seen["critic"].append(noise.numpy())
+        return critic_step(codes, noise)
+
+    def record_prior(noise):
+        seen["prior"].append(noise.numpy())
+        return prior_step(noise)
+
+    monkeypatch.setattr(model, "_latent_critic_step", record_critic)
+    monkeypatch.setattr(model, "_prior_generator_step", record_prior)
+    model.train_step(tf.random.stateless_uniform((5, 4) + SHAPE,
+                                                 seed=[5, 6]))
+    assert len(seen["critic"]) == 2 and len(seen["prior"]) == 1
+    np.testing.assert_array_equal(seen["prior"][0], seen["critic"][-1])
+    assert not np.array_equal(seen["critic"][0], seen["critic"][1])
+
+
 def test_train_step_in_a_graph_logs_every_loss_and_counts():
     model = small_model()
     groups = tf.random.stateless_uniform(
@@ -212,6 +256,8 @@ def test_bad_settings_are_clear_errors():
         small_model(prior="gmm")
     with pytest.raises(errors.UserError, match="noise_dim"):
         small_model(prior="normal", noise_dim=3)
+    with pytest.raises(errors.UserError, match="bn_statistics"):
+        small_model(bn_statistics="some")
     with pytest.raises(errors.UserError, match="encoder_adversarial_mode"):
         small_model(encoder_adversarial_mode="both")
     with pytest.raises(errors.UserError, match="encoder_adversarial_weight"):

@@ -81,3 +81,46 @@ def test_critics_have_no_normalisation():
             critic, networks.ImageCritic) else tf.zeros((1, 8)))
         assert not critic.non_trainable_weights
         assert np.all([w.trainable for w in critic.weights])
+
+
+def _initializers(model):
+    return {layer.name: type(layer.kernel_initializer).__name__
+            for layer in model._flatten_layers(include_self=False)
+            if hasattr(layer, "kernel_initializer")}
+
+
+def test_glorot_normal_exactly_where_the_authors_set_it():
+    """Decoder dense + transposed convs, P-GEN and latent critic: normal;
+    the decoder's output conv, encoder and image critic: TF's uniform."""
+    decoder = networks.Decoder((28, 28, 1))
+    decoder(tf.zeros((1, 4)))
+    inits = _initializers(decoder)
+    assert inits.pop(decoder.to_pixels.name) == "GlorotUniform"
+    assert set(inits.values()) == {"GlorotNormal"} and len(inits) == 4
+    for mlp in (networks.PriorGenerator(4), networks.LatentCritic()):
+        mlp(tf.zeros((1, 4)))
+        assert set(_initializers(mlp).values()) == {"GlorotNormal"}
+    encoder, critic = networks.Encoder(4), networks.ImageCritic()
+    critic(tf.zeros((1, 28, 28, 1)))
+    encoder(tf.zeros((1, 28, 28, 1)))
+    for model in (encoder, critic):
+        assert set(_initializers(model).values()) == {"GlorotUniform"}
+
+
+def test_frozen_moving_statistics_keep_them_but_normalise_by_batch():
+    decoder = networks.Decoder((8, 8, 1), filters=(4, 2), dense_units=8)
+    codes = tf.random.stateless_normal((16, 3), seed=[1, 2]) * 5.0 + 2.0
+    decoder(codes)
+    moving = lambda: [v.numpy().copy() for v in decoder.non_trainable_variables]
+    before = moving()
+    with networks.frozen_moving_statistics(decoder):
+        frozen_out = decoder(codes, training=True)
+    assert all(np.array_equal(a, b) for a, b in zip(before, moving()))
+    # Same batch-statistics output as an updating pass...
+    np.testing.assert_allclose(frozen_out, decoder(codes, training=True),
+                               atol=1e-6)
+    # ...which moves the statistics, and momentum is restored.
+    assert not all(np.array_equal(a, b) for a, b in zip(before, moving()))
+    assert all(layer.momentum == 0.99
+               for layer in decoder._flatten_layers()
+               if isinstance(layer, networks.layers.BatchNormalization))

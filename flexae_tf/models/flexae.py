@@ -10,6 +10,8 @@ combinations of codes must fool a WGAN-GP image critic.
 backend of Keras (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
 """
 
+import contextlib
+
 import tensorflow as tf
 from keras import ops
 
@@ -23,6 +25,8 @@ from flexae_tf.models import optimizers
 PRIORS = ("learned", "normal")
 # How lambda acts on the encoder (see FlexAE.__init__).
 ENCODER_ADVERSARIAL_MODES = ("separate", "joint")
+# Which training passes update the BN moving statistics (see __init__).
+BN_STATISTICS = ("reconstruction", "all")
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
@@ -39,7 +43,8 @@ class FlexAE(autoencoder.AutoEncoderModel):
                  prior="learned", smoothing=True, critic_steps=5,
                  gp_weight=10.0, encoder_adversarial_weight=1.0,
                  encoder_adversarial_mode="separate",
-                 mask_sparsity_weight=0.0, seed=0, name="flexae"):
+                 bn_statistics="all", mask_sparsity_weight=0.0, seed=0,
+                 name="flexae"):
         """Builds the networks (weights included) and the random stream.
 
         Args:
@@ -61,6 +66,14 @@ class FlexAE(autoencoder.AutoEncoderModel):
             make every lambda > 0 act like 1). "joint" (WAE / AAE, the
             learned-priors paper's beta): lambda * mean C_k(E(x)) is added
             to the reconstruction loss and shares its Adam update.
+          bn_statistics: which training-mode passes of E and D update the
+            BN moving statistics that every evaluation and sample uses.
+            "reconstruction": only the reconstruction update's E(x) and
+            D(E(x)). "all": every pass, including the critic, smoothing
+            and encoder updates; then 6 of the 7 decoder passes per
+            iteration (with smoothing) see interpolated codes, whose
+            per-dimension variance is about 2/3 of E(x)'s. Every pass
+            still normalises with its own batch statistics.
           mask_sparsity_weight: > 0 turns on MaskAAE's latent mask
             (`Encoder.latent_mask`, also applied to prior samples) with
             this weight on its L1 norm in the reconstruction update.
@@ -85,6 +98,10 @@ class FlexAE(autoencoder.AutoEncoderModel):
             raise errors.UserError(
                 f"FlexAE.encoder_adversarial_weight="
                 f"{encoder_adversarial_weight}; need >= 0.")
+        if bn_statistics not in BN_STATISTICS:
+            raise errors.UserError(
+                f"FlexAE.bn_statistics={bn_statistics!r}; expected one of "
+                f"{BN_STATISTICS}.")
         if critic_steps < 1:
             raise errors.UserError(
                 f"FlexAE.critic_steps={critic_steps}; need >= 1.")
@@ -94,6 +111,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self.gp_weight = gp_weight
         self.encoder_adversarial_weight = float(encoder_adversarial_weight)
         self.encoder_adversarial_mode = encoder_adversarial_mode
+        self.bn_statistics = bn_statistics
         self.mask_sparsity_weight = mask_sparsity_weight
 
         self.encoder = networks.build_encoder(
@@ -194,25 +212,39 @@ class FlexAE(autoencoder.AutoEncoderModel):
         return codes
 
     # ------------------------------------------------------------ training
+    def _other_passes(self):
+        """Context of every update but the reconstruction one."""
+        if self.bn_statistics == "reconstruction":
+            return networks.frozen_moving_statistics(self.encoder,
+                                                     self.decoder)
+        return contextlib.nullcontext()
+
     def train_step(self, data):
-        """One iteration, in the authors' order (see the class docstring)."""
+        """One iteration, in the authors' order (see the class docstring).
+
+        The generator-side updates reuse the last critic step's images and
+        noise, as the authors' loop feeds them the same batch.
+        """
         groups = data
         logs = self._reconstruction_step(groups[0])
-        for k in range(self.critic_steps):
-            images = groups[1 + k]
-            images_2 = groups[1 + self.critic_steps + k]
-            # Both critics see the same codes E(x): encode once.
-            codes = self.encoder(images, training=True)
-            logs |= self._latent_critic_step(codes)
+        with self._other_passes():
+            for k in range(self.critic_steps):
+                images = groups[1 + k]
+                images_2 = groups[1 + self.critic_steps + k]
+                # Both critics see the same codes E(x): encode once.
+                codes = self.encoder(images, training=True)
+                noise = self.rng.normal((ops.shape(codes)[0],
+                                         self.noise_dim))
+                logs |= self._latent_critic_step(codes, noise)
+                if self.smoothing:
+                    logs |= self._image_critic_step(
+                        images, codes, self.encoder(images_2, training=True))
             if self.smoothing:
-                logs |= self._image_critic_step(
-                    images, codes, self.encoder(images_2, training=True))
-        if self.smoothing:
-            logs |= self._smoothing_step(images, images_2)
-        if self.prior_generator is not None:
-            logs |= self._prior_generator_step(ops.shape(images)[0])
-        if self.encoder_adversarial_mode == "separate":
-            logs |= self._encoder_adversarial_step(images)
+                logs |= self._smoothing_step(images, images_2)
+            if self.prior_generator is not None:
+                logs |= self._prior_generator_step(noise)
+            if self.encoder_adversarial_mode == "separate":
+                logs |= self._encoder_adversarial_step(images)
         return self._update_trackers(logs)
 
     def _reconstruction_step(self, images):
@@ -255,9 +287,11 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self._apply(optimizer, total, tape, critic.trainable_variables)
         return loss, penalty
 
-    def _latent_critic_step(self, codes):
-        """C_k update: codes E(x) [b, m] are real, prior samples fake."""
-        noise = self.rng.normal((ops.shape(codes)[0], self.noise_dim))
+    def _latent_critic_step(self, codes, noise):
+        """C_k update: codes E(x) [b, m] are real, prior samples fake.
+
+        noise: [b, noise_dim] P-GEN input of the fake side.
+        """
         loss, penalty = self._critic_step(
             self.latent_critic, self.latent_critic_optimizer, codes,
             self.prior_codes(noise, training=True))
@@ -289,8 +323,8 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self._apply(self.smoothing_optimizer, loss, tape, variables)
         return {"smoothing_loss": loss}
 
-    def _prior_generator_step(self, batch_size):
-        noise = self.rng.normal((batch_size, self.noise_dim))
+    def _prior_generator_step(self, noise):
+        """P-GEN update on noise [b, noise_dim] (the last critic step's)."""
         variables = self.prior_generator.trainable_variables
         with tf.GradientTape() as tape:
             loss = losses.generator_loss(

@@ -13,12 +13,19 @@ gradient norm, and second-order gradients through batch norm are both
 ill-defined for a per-example penalty and slow (PITFALLS.md (b)).
 """
 
+import contextlib
+
 import gin
 import keras
 from keras import layers
 
 from flexae_tf import configurables
 from flexae_tf import errors
+
+# The authors' code initialises the decoder's dense and transposed-conv
+# kernels, the P-GEN and the latent critic with glorot_normal; every other
+# layer keeps the (TF1 and Keras) default glorot_uniform.
+AUTHORS_INITIALIZER = "glorot_normal"
 
 
 def _check_side(image_shape):
@@ -118,15 +125,19 @@ class Decoder(keras.Model):
         self.dense_units = dense_units
         height, width, channels = self.image_shape
         self.base_shape = (height // 4, width // 4, filters[0])
-        self.dense = layers.Dense(dense_units)
+        init = dict(kernel_initializer=AUTHORS_INITIALIZER)
+        self.dense = layers.Dense(dense_units, **init)
         self.bn_dense = layers.BatchNormalization()
         self.dense_base = layers.Dense(
-            self.base_shape[0] * self.base_shape[1] * self.base_shape[2])
+            self.base_shape[0] * self.base_shape[1] * self.base_shape[2],
+            **init)
         self.bn_base = layers.BatchNormalization()
         self.reshape = layers.Reshape(self.base_shape)
-        self.deconv_1 = layers.Conv2DTranspose(filters[0], 4, 2, "same")
+        self.deconv_1 = layers.Conv2DTranspose(filters[0], 4, 2, "same",
+                                               **init)
         self.bn_1 = layers.BatchNormalization()
-        self.deconv_2 = layers.Conv2DTranspose(filters[1], 4, 2, "same")
+        self.deconv_2 = layers.Conv2DTranspose(filters[1], 4, 2, "same",
+                                               **init)
         self.bn_2 = layers.BatchNormalization()
         self.to_pixels = layers.Conv2D(channels, 3, padding="same")
 
@@ -148,18 +159,21 @@ class MLP(keras.Model):
     """num_layers x (dense hidden_units, ReLU) -> dense output_dim."""
 
     def __init__(self, output_dim, hidden_units=1024, num_layers=4,
-                 name="mlp", **kwargs):
+                 kernel_initializer="glorot_uniform", name="mlp", **kwargs):
         super().__init__(name=name, **kwargs)
         self.output_dim = output_dim
         self.hidden_units = hidden_units
         self.num_layers = num_layers
-        self.hidden = [layers.Dense(hidden_units, activation="relu")
+        self.kernel_initializer = kernel_initializer
+        self.hidden = [layers.Dense(hidden_units, activation="relu",
+                                    kernel_initializer=kernel_initializer)
                        for _ in range(num_layers)]
         # tf.train.Checkpoint does not see layers held in a list (Keras 3
         # tracks those for SavedModel only): one attribute per layer.
         for i, layer in enumerate(self.hidden):
             setattr(self, f"hidden_{i}", layer)
-        self.out = layers.Dense(output_dim)
+        self.out = layers.Dense(output_dim,
+                                kernel_initializer=kernel_initializer)
 
     def call(self, inputs, training=False):
         del training  # No dropout or normalisation.
@@ -171,7 +185,9 @@ class MLP(keras.Model):
     def get_config(self):
         return {"output_dim": self.output_dim,
                 "hidden_units": self.hidden_units,
-                "num_layers": self.num_layers, "name": self.name}
+                "num_layers": self.num_layers,
+                "kernel_initializer": self.kernel_initializer,
+                "name": self.name}
 
 
 @configurables.keras_configurable(denylist=["latent_dim", "name"])
@@ -240,6 +256,7 @@ class PriorGenerator(MLP):
 
     def __init__(self, latent_dim, hidden_units=1024, num_layers=4,
                  name="prior_generator", **kwargs):
+        kwargs.setdefault("kernel_initializer", AUTHORS_INITIALIZER)
         super().__init__(latent_dim, hidden_units, num_layers, name=name,
                          **kwargs)
 
@@ -257,6 +274,7 @@ class LatentCritic(MLP):
     def __init__(self, hidden_units=1024, num_layers=4, name="latent_critic",
                  **kwargs):
         kwargs.pop("output_dim", None)
+        kwargs.setdefault("kernel_initializer", AUTHORS_INITIALIZER)
         super().__init__(1, hidden_units, num_layers, name=name, **kwargs)
 
     def get_config(self):
@@ -295,3 +313,29 @@ class ImageCritic(keras.Model):
     def get_config(self):
         return {"filters": self.filters, "dense_units": self.dense_units,
                 "name": self.name}
+
+
+@contextlib.contextmanager
+def frozen_moving_statistics(*models):
+    """Training-mode passes inside leave BN moving statistics unchanged.
+
+    They still normalise with batch statistics (training=True); only the
+    moving mean and variance, which every inference-mode pass uses, keep
+    their values. Keras' BatchNormalization updates them as
+    moving * momentum + batch * (1 - momentum) and reads `momentum` when
+    called, so momentum 1 while the pass is traced makes that update the
+    identity, at no cost.
+
+    Args:
+      *models: networks whose BatchNormalization layers are frozen.
+    """
+    layers_ = [layer for model in models for layer in model._flatten_layers()
+               if isinstance(layer, layers.BatchNormalization)]
+    saved = [layer.momentum for layer in layers_]
+    for layer in layers_:
+        layer.momentum = 1.0
+    try:
+        yield
+    finally:
+        for layer, momentum in zip(layers_, saved):
+            layer.momentum = momentum

@@ -22,8 +22,12 @@ PAPER_SETTINGS = {
 
 @gin.configurable(denylist=["role"])
 def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
-                   epsilon=1e-7):
-    """Adam for `role`; unset arguments take the role's paper setting."""
+                   epsilon=1e-8):
+    """Adam for `role`; unset arguments take the role's paper setting.
+
+    epsilon 1e-8 is TF1's AdamOptimizer default, which the authors used
+    (Keras' own default is 1e-7).
+    """
     paper_lr, paper_b1, paper_b2 = PAPER_SETTINGS[role]
     return keras.optimizers.Adam(
         learning_rate=paper_lr if learning_rate is None else learning_rate,
