@@ -100,26 +100,71 @@ def _celeb_a_crop(image):
     return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
 
 
+SPLITS = ("train", "validation", "test")
+
+
 @gin.configurable(denylist=["name", "split"])
-def load_images(name, split="train", data_dir=None, tfds_dir=None):
+def load_images(name, split="train", data_dir=None, tfds_dir=None,
+                validation_size=5000):
     """uint8 images [H, W, C] of a split as a tf.data.Dataset.
+
+    The "validation" split is held out from the training images: the last
+    `validation_size` images of the dataset's training file / TFDS split.
+    "train" is the rest, so everything that reads "train" (the training
+    pipeline included) never sees a validation image. Model selection
+    (the standard evaluation protocol) uses "validation"; "test" is only
+    ever reported.
 
     Args:
       name: mnist, fashion_mnist, cifar10 or celeb_a.
-      split: "train" or "test".
+      split: "train", "validation" or "test".
       data_dir: local IDX directory; default $FLEXAE_DATA_DIR, else
         ../shared/datasets beside the checkout.
       tfds_dir: TFDS data directory (default: TFDS's own).
+      validation_size: training images held out as "validation" (ours;
+        the authors train on all of them). 0 trains on every training
+        image and leaves no validation split.
 
     Returns:
       (dataset of uint8 [H, W, C] images, number of images or None).
 
     Raises:
-      DataError: no source has the dataset, or a local file is corrupt.
+      DataError: unknown split, no source has the dataset, a local file
+        is corrupt, or the validation split does not fit.
     """
+    if split not in SPLITS:
+        raise DataError(f"Unknown split {split!r}; use one of {SPLITS}.")
+    if split == "test":
+        return _load_file_split(name, "test", data_dir, tfds_dir)
+    if not isinstance(validation_size, int) or validation_size < 0:
+        raise DataError(f"load_images.validation_size={validation_size!r}: "
+                        "must be an integer >= 0.")
+    dataset, count = _load_file_split(name, "train", data_dir, tfds_dir)
+    if validation_size == 0:
+        if split == "validation":
+            raise DataError(
+                "No validation split: load_images.validation_size=0. Hold "
+                "out training images (e.g. 5000) for the standard protocol, "
+                "or evaluate with --protocol=authors.")
+        return dataset, count
+    if count is None:
+        count = int(dataset.cardinality())
+        if count < 0:
+            raise DataError(f"{name}: the training split's size is unknown, "
+                            "so no validation split can be held out; set "
+                            "load_images.validation_size=0.")
+    kept = count - validation_size
+    if kept < 1:
+        raise DataError(f"load_images.validation_size={validation_size} "
+                        f"leaves no training images of {name}'s {count}.")
+    if split == "train":
+        return dataset.take(kept), kept
+    return dataset.skip(kept), validation_size
+
+
+def _load_file_split(name, split, data_dir, tfds_dir):
+    """The dataset's own "train" or "test" split: (dataset, count or None)."""
     shape = image_shape(name)
-    if split not in _IDX_PREFIX:
-        raise DataError(f"Unknown split {split!r}; use 'train' or 'test'.")
     data_dir = data_dir or paths.default_data_dir()
     path = (_idx_path(data_dir, name, split) if name in IDX_DATASETS
             else None)

@@ -1,14 +1,22 @@
-r"""Evaluates the latest checkpoint of a training run.
+r"""Evaluates a training run under an explicit protocol.
 
   python -m flexae_tf.evaluate --model_dir=runs/mnist \
-      [--num_samples=10000] [--metrics=fid,prd,memorization] \
-      [--gin_param='evaluate.features="random_projection"']
+      [--protocol=standard|authors] [--num_samples=10000] \
+      [--metrics=fid,prd,memorization] [--min_iteration=0] \
+      [--gin_param='run_protocol.features="random_projection"']
 
-Writes `<model_dir>/eval/results_<iteration>_n<N>.json`, TensorBoard
-scalars and image grids under `<model_dir>/eval/`, and PNGs under
-`<model_dir>/eval/images/`.
+Protocols (selection.py): `standard` picks the evaluation checkpoint with
+the best generation FID on the validation split and reports its test-set
+numbers; `authors` reports the minimum test-set FID over the window after
+per-image min-max rescaling (FlexAE's published protocol; optimistic).
+
+Every number is merged into `<model_dir>/eval/results.json`, keyed by
+protocol, iteration(s), split, N, feature network and metric, so nothing
+computed earlier is lost. TensorBoard scalars and image grids go to
+`<model_dir>/eval/`, PNGs to `<model_dir>/eval/images/`.
 """
 
+import json
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -23,14 +31,54 @@ import tensorflow as tf
 from flexae_tf import checkpoints
 from flexae_tf import cli
 from flexae_tf import errors
+from flexae_tf import selection
 from flexae_tf.metrics import model_metrics
+from flexae_tf.metrics import results as results_store
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Training run to evaluate.")
+flags.DEFINE_enum("protocol", "standard", selection.PROTOCOLS,
+                  "standard: select on validation, report test; authors: "
+                  "min test FID over the window of min-max rescaled images.")
 flags.DEFINE_integer("num_samples", 10000, "N: images per set.")
-flags.DEFINE_list("metrics", ["fid"], f"Any of {model_metrics.METRICS}.")
+flags.DEFINE_integer("min_iteration", 0,
+                     "Only checkpoints at or after this iteration.")
+flags.DEFINE_list("metrics", ["fid", "prd"],
+                  f"Any of {model_metrics.METRICS} (standard protocol; "
+                  "authors reports FID only).")
 flags.DEFINE_multi_string("gin_param", [],
                           "Extra bindings, applied after the run's config.")
+
+
+def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0):
+    """Runs `protocol` on model_dir; returns (summary, results path)."""
+    model_metrics.check_num_samples(num_samples)
+    unknown = set(metrics) - set(model_metrics.METRICS)
+    if unknown:
+        raise errors.UserError(f"Unknown metrics {sorted(unknown)}; choose "
+                               f"from {model_metrics.METRICS}.")
+    model, _, dataset = checkpoints.load_trained(model_dir)
+    try:
+        gin.parse_config(FLAGS.gin_param if FLAGS.is_parsed() else [])
+    except (ValueError, SyntaxError) as e:
+        raise errors.UserError(f"Bad gin binding: {e}") from e
+    candidates = selection.list_checkpoints(model_dir, min_iteration)
+    eval_dir = os.path.join(model_dir, "eval")
+    logging.info("Evaluating %s (%s, protocol %s, N=%d) over iterations %s",
+                 model_dir, dataset, protocol, num_samples,
+                 [it for it, _ in candidates])
+    writer = tf.summary.create_file_writer(eval_dir)
+    with writer.as_default():
+        summary, entries = selection.run_protocol(
+            model, dataset, candidates, protocol, tuple(metrics),
+            num_samples, out_dir=os.path.join(eval_dir, "images"))
+        step = summary.get("iteration", candidates[-1][0])
+        for name, value in model_metrics.flatten(summary).items():
+            tf.summary.scalar(f"eval_{protocol}/{name}", value, step=step)
+    summary.update(dataset=dataset, model_dir=os.path.abspath(model_dir))
+    path = os.path.join(eval_dir, results_store.FILE_NAME)
+    results_store.merge(path, entries)
+    return summary, path
 
 
 def main(argv):
@@ -40,32 +88,13 @@ def main(argv):
         cli.fail("--model_dir is required (a directory written by "
                  "python -m flexae_tf.main).")
     try:
-        model, iteration, dataset = checkpoints.load_trained(FLAGS.model_dir)
-        try:
-            gin.parse_config(FLAGS.gin_param)
-        except (ValueError, SyntaxError) as e:
-            raise errors.UserError(f"Bad gin binding: {e}") from e
-        eval_dir = os.path.join(FLAGS.model_dir, "eval")
-        logging.info("Evaluating %s (iteration %d, %s) with N=%d: %s",
-                     FLAGS.model_dir, iteration, dataset, FLAGS.num_samples,
-                     ",".join(FLAGS.metrics))
-        writer = tf.summary.create_file_writer(eval_dir)
-        with writer.as_default():
-            results = model_metrics.evaluate(
-                model, dataset, metrics=FLAGS.metrics,
-                num_samples=FLAGS.num_samples, step=iteration,
-                out_dir=os.path.join(eval_dir, "images"))
-            for name, value in model_metrics.flatten(results).items():
-                tf.summary.scalar(f"eval/{name}", value, step=iteration)
-        results.update(iteration=iteration, dataset=dataset,
-                       model_dir=os.path.abspath(FLAGS.model_dir))
-        path = os.path.join(
-            eval_dir, f"results_{iteration}_n{FLAGS.num_samples}.json")
-        model_metrics.write_results(results, path)
-    except (errors.UserError, ValueError) as e:
+        summary, path = evaluate_run(FLAGS.model_dir, FLAGS.protocol,
+                                     FLAGS.num_samples, FLAGS.metrics,
+                                     FLAGS.min_iteration)
+    except (errors.UserError, ValueError, FileNotFoundError) as e:
         cli.fail(e)
-    logging.info("Results: %s", path)
-    print(open(path).read())
+    logging.info("Results merged into %s", path)
+    print(json.dumps(summary, indent=2, sort_keys=True, default=str))
 
 
 if __name__ == "__main__":

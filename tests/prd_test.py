@@ -42,8 +42,8 @@ def test_kmeans_finds_separated_blobs_deterministically():
     rng = np.random.default_rng(0)
     centers = 10.0 * np.eye(4)
     data = _blobs(rng, centers, 50)
-    labels, found = prd.kmeans(data, 4, np.random.default_rng(1))
-    again, _ = prd.kmeans(data, 4, np.random.default_rng(1))
+    labels, found = prd.kmeans(data, 4, seed=1)
+    again, _ = prd.kmeans(data, 4, seed=1)
     np.testing.assert_array_equal(labels, again)
     for blob in range(4):  # Every blob is exactly one cluster.
         assert len(set(labels[blob * 50:(blob + 1) * 50])) == 1
@@ -84,3 +84,31 @@ def test_scores_are_reproducible_for_a_seed():
     second = prd.compute_prd_scores(a, b, num_runs=2, seed=7)
     assert first["precision"] == second["precision"]
     assert first["recall"] == second["recall"]
+
+
+def test_matches_the_reference_recipe_with_sklearn_minibatch_kmeans():
+    """compare_gan's prd_score: MiniBatchKMeans(n_clusters=20, n_init=10)
+    on the union, density histograms, PRD, mean over runs."""
+    from sklearn import cluster  # pylint: disable=g-import-not-at-top
+    rng = np.random.default_rng(8)
+    a = _blobs(rng, 4.0 * np.eye(6), 40)
+    b = _blobs(rng, 4.0 * np.eye(6)[:4], 60)
+    seeds = np.random.default_rng(3).integers(2**31 - 1, size=2)
+    curves = []
+    for s in seeds:
+        labels = cluster.MiniBatchKMeans(
+            n_clusters=20, n_init=10, random_state=int(s)).fit(
+                np.vstack([a, b])).labels_
+        bins = dict(bins=20, range=[0, 20], density=True)
+        curves.append(prd.compute_prd(np.histogram(labels[:240], **bins)[0],
+                                      np.histogram(labels[240:], **bins)[0]))
+    want = np.mean([c[0] for c in curves], 0), np.mean([c[1] for c in curves], 0)
+    got = prd.compute_prd_from_embedding(a, b, num_runs=2, seed=3)
+    np.testing.assert_allclose(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1])
+
+
+def test_plot_is_a_png():
+    curve = prd.compute_prd([0.5, 0.5], [0.9, 0.1])
+    png = prd.plot_prd({"model": curve}, "N=2")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000

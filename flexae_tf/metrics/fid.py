@@ -3,10 +3,13 @@
 FID = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) between Gaussians fitted
 to the features of two image sets. Pure numerical core plus a thin wrapper:
 
-- `frechet_distance`: independent float64 numpy/scipy reference.
-- `fid_from_activations`, `fid_from_statistics`: TF-GAN's implementation in
-  float64 (through `flexae_tf.tfgan_eval`). Every number we report comes from
-  this one implementation, named by `IMPLEMENTATION`.
+- `fid_from_statistics`: THE FID: TF-GAN's trace_sqrt_product in float64
+  (through `flexae_tf.metrics.tfgan_eval`). Every FID the project reports
+  (evaluation, selection, experiment suites through `frechet_distance`)
+  goes through it, named by `IMPLEMENTATION`; `fid_from_activations` and
+  `fid_to_reference` are thin wrappers.
+- `numpy_frechet_distance`: an independent float64 numpy/scipy version,
+  the test oracle only.
 - `compute_fid`: images (array, `tf.data.Dataset` or sampling function) ->
   features (injected `feature_fn`: `inception.InceptionFeatures` in
   production) -> {"fid", "num_samples", "implementation"}.
@@ -66,8 +69,8 @@ def activation_statistics(activations):
                       np.cov(activations, rowvar=False))
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2):
-    """Reference FID of two Gaussians, float64 numpy.
+def numpy_frechet_distance(mu1, sigma1, mu2, sigma2):
+    """Oracle FID of two Gaussians, float64 numpy (tests only).
 
     Tr((S1 S2)^(1/2)) is computed from eigenvalues: with A = S1^(1/2),
     S1 S2 is similar to the symmetric PSD A S2 A, whose eigenvalues are
@@ -93,13 +96,19 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
 
 
 def fid_from_activations(activations1, activations2):
-    """FID of two [n, d] activation sets, TF-GAN's code in float64."""
+    """FID of two [n, d] activation sets (`fid_from_statistics`)."""
     a1 = check_activations(activations1, "activations1")
     a2 = check_activations(activations2, "activations2")
     if a1.shape[1] != a2.shape[1]:
         raise ValueError(f"Feature dims differ: {a1.shape} vs {a2.shape}")
-    return float(tfgan_eval.frechet_classifier_distance_from_activations(
-        tf.constant(a1), tf.constant(a2)))
+    return fid_to_reference(a1, activation_statistics(a2))
+
+
+def fid_to_reference(activations, reference):
+    """FID of [n, d] activations against `Statistics` of a reference set."""
+    stats = activation_statistics(activations)
+    return fid_from_statistics(stats.mu, stats.sigma, reference.mu,
+                               reference.sigma)
 
 
 def fid_from_statistics(mu1, sigma1, mu2, sigma2):
@@ -120,6 +129,10 @@ def fid_from_statistics(mu1, sigma1, mu2, sigma2):
     if not bool(tf.math.is_finite(fid)):
         raise ValueError("FID is not finite: bad statistics?")
     return float(fid)
+
+
+# The experiment suites' name for the one FID (reports.frechet_distance).
+frechet_distance = fid_from_statistics
 
 
 def _image_batches(source, num_samples, batch_size):

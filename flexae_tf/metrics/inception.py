@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from flexae_tf import errors
 from flexae_tf import paths
 
 FEATURE_DIM = 2048
@@ -202,6 +203,11 @@ def _apply_branches(x, branches, folded):
     return outputs
 
 
+class MissingWeightsError(errors.UserError, FileNotFoundError):
+    """The FID weights file is absent: one line for the CLI (a UserError),
+    still a FileNotFoundError for callers that catch that."""
+
+
 def load_folded_weights(weights_path):
     """Reads weights.npz and folds each batch norm into its convolution.
 
@@ -219,7 +225,7 @@ def load_folded_weights(weights_path):
     hint = (f"Set ${ENV_VAR} or bind build_inception.weights_path; "
             "tools/build_fid_weights.py rebuilds the file.")
     if not os.path.isfile(weights_path):
-        raise FileNotFoundError(
+        raise MissingWeightsError(
             f"FID Inception weights not found at {weights_path!r}. {hint}")
     try:
         with np.load(weights_path) as npz:

@@ -8,8 +8,9 @@
 - latent interpolation grids between test images.
 
 Every image set is passed through the feature network once and reused by
-all metrics. Every result states its sample count N: FIDs at different N
-do not compare.
+all metrics. Every result states its sample count N, reference split and
+feature network: FIDs at different N do not compare. Below N = 10,000,
+where FID's bias dominates, KID (unbiased) is reported beside every FID.
 """
 
 import itertools
@@ -26,6 +27,7 @@ from flexae_tf import data
 from flexae_tf import errors
 from flexae_tf.metrics import fid
 from flexae_tf.metrics import inception
+from flexae_tf.metrics import kid
 from flexae_tf.metrics import memorization
 from flexae_tf import paths
 from flexae_tf.metrics import prd
@@ -65,7 +67,8 @@ def feature_network(name):
                            "'random_projection' (gin: evaluate.features).")
 
 
-def _real_images(dataset, split, count, skip=0):
+def real_images(dataset, split, count, skip=0):
+    """The first `count` (after `skip`) float images of a split."""
     images = np.concatenate(list(
         data.eval_batches(dataset, split, 1000, skip + count)
         .as_numpy_iterator()))[skip:]
@@ -105,10 +108,37 @@ class _Timer:
         return result
 
 
-def _fid(features_a, reference):
-    stats = fid.activation_statistics(features_a)
-    return fid.fid_from_statistics(stats.mu, stats.sigma, reference.mu,
-                                   reference.sigma)
+def minmax_rescale(images):
+    """Per-image min-max rescaling to [0, 1], as the authors' FID code
+    (`evaluate_fid_score(norm=True)`) does to generated images. Used by the
+    `authors` protocol only: it changes the images being scored."""
+    images = np.asarray(images, np.float32)
+    axes = tuple(range(1, images.ndim))
+    low = images.min(axis=axes, keepdims=True)
+    span = images.max(axis=axes, keepdims=True) - low
+    return (images - low) / np.maximum(span, 1e-12)
+
+
+def check_num_samples(num_samples):
+    """N must be a positive int; one clear line otherwise."""
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or (
+            num_samples < 1):
+        raise errors.UserError(
+            f"num_samples={num_samples!r}: must be a positive integer "
+            "(FID needs more samples than feature dimensions).")
+
+
+def distances(features, reference_features, reference_stats=None):
+    """FID (always) and KID (when N < kid.FID_RELIABLE_N) to a reference.
+
+    The one way every reported FID is computed (`fid.fid_to_reference`).
+    """
+    reference_stats = reference_stats or fid.activation_statistics(
+        reference_features)
+    out = {"fid": fid.fid_to_reference(features, reference_stats)}
+    if len(features) < kid.FID_RELIABLE_N and reference_features is not None:
+        out.update(kid.kid_from_activations(reference_features, features))
+    return out
 
 
 def _memorization(generated, train_a, train_b, test, space, out_dir, step,
@@ -127,10 +157,11 @@ def _memorization(generated, train_a, train_b, test, space, out_dir, step,
     return scores
 
 
-@gin.configurable(denylist=["model", "dataset", "out_dir", "step"])
+@gin.configurable(denylist=["model", "dataset", "out_dir", "step", "split",
+                            "rescale"])
 def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
              batch_size=250, features="inception", feature_fn=None, seed=0,
-             out_dir=None, step=0):
+             out_dir=None, step=0, split="test", rescale=False):
     """Computes `metrics` for a trained model.
 
     Args:
@@ -146,50 +177,73 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
       out_dir: where PNG grids go (TensorBoard gets them when a default
         summary writer is set); None: TensorBoard only.
       step: step of the summaries.
+      split: reference images, "test" (reported numbers) or "validation"
+        (model selection).
+      rescale: min-max rescale every generated image and reconstruction
+        first (`minmax_rescale`; the `authors` protocol only).
 
     Returns:
-      {"num_samples", "features", "fid": {"reconstruction", "generation"},
-       "prd": {"precision", "recall"}, "memorization": {"pixel": {...},
-       "inception"|<features>: {...}}}, with only the requested metrics.
+      {"num_samples", "features", "split", "fid": {"reconstruction",
+       "generation"}, "kid": {...} (N < 10,000), "prd": {"precision",
+       "recall"}, "memorization": {"pixel": {...}, "inception"|<features>:
+       {...}}}, with only the requested metrics.
     """
+    check_num_samples(num_samples)
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise errors.UserError(f"Unknown metrics {sorted(unknown)}; choose "
                                f"from {METRICS}.")
+    post = minmax_rescale if rescale else np.asarray
     feature_fn = feature_fn or feature_network(features)
     protocol = getattr(feature_fn, "protocol", features)
     timer = _Timer()
     n = num_samples
-    test = _real_images(dataset, "test", n)
-    generated = timer("sampling", lambda: generate(model, n, batch_size, seed),
-                      n)
+    test = real_images(dataset, split, n)
+    generated = post(timer(
+        "sampling", lambda: generate(model, n, batch_size, seed), n))
     featurize = lambda x: fid.collect_features(x, feature_fn, len(x),
                                                batch_size)
     gen_features = timer("features of samples", lambda: featurize(generated),
                          n)
-    results = {"num_samples": n, "features": protocol}
+    results = {"num_samples": n, "features": protocol, "split": split,
+               "fid_implementation": fid.IMPLEMENTATION}
     test_features = None
-    if "prd" in metrics or "memorization" in metrics:
-        test_features = timer("features of test images",
+    needs_kid = "fid" in metrics and n < kid.FID_RELIABLE_N
+    if "prd" in metrics or "memorization" in metrics or needs_kid:
+        test_features = timer(f"features of {split} images",
                               lambda: featurize(test), n)
     if "fid" in metrics:
         reference = (fid.activation_statistics(test_features)
                      if test_features is not None else
                      fid.reference_statistics(test, feature_fn, n, dataset,
-                                              "test", batch_size))
-        recon = timer("reconstructions", lambda: _in_batches(
-            model.reconstruct, test, batch_size), n)
+                                              split, batch_size))
+        recon = post(timer("reconstructions", lambda: _in_batches(
+            model.reconstruct, test, batch_size), n))
         recon_features = timer("features of reconstructions",
                                lambda: featurize(recon), n)
-        results["fid"] = {"generation": _fid(gen_features, reference),
-                          "reconstruction": _fid(recon_features, reference)}
+        scores = {
+            name: distances(feats, test_features, reference)
+            for name, feats in (("generation", gen_features),
+                                ("reconstruction", recon_features))}
+        results["fid"] = {k: v["fid"] for k, v in scores.items()}
+        if needs_kid:
+            results["kid"] = {k: v["kid"] for k, v in scores.items()}
+            results["kid_std"] = {k: v["kid_std"] for k, v in scores.items()
+                                  if v["kid_std"] is not None}
     if "prd" in metrics:
         scores = prd.compute_prd_scores(gen_features, test_features)
         results["prd"] = {"precision": scores["precision"],
                           "recall": scores["recall"]}
+        if out_dir is not None:
+            png = prd.plot_prd(
+                {f"iteration {step}": (scores["precision_curve"],
+                                       scores["recall_curve"])},
+                f"PRD vs {split}, N={n}, {protocol}")
+            image = tf.io.decode_png(png, channels=3).numpy() / 255.0
+            summaries.write_image("prd", image, step, out_dir)
     if "memorization" in metrics:
         # Two non-overlapping training subsets, so Tr-Tr is not trivially 0.
-        train = _real_images(dataset, "train", 2 * n)
+        train = real_images(dataset, "train", 2 * n)
         train_a, train_b = train[:n], train[n:]
         train_features = timer("features of training images",
                                lambda: featurize(train), 2 * n)

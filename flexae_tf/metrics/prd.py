@@ -8,86 +8,39 @@ clusters, each set becomes a histogram over the clusters, the PRD curve is
 computed on 1001 equiangular slopes, and curves are averaged over 10
 clusterings. The summary pair is F_8 (recall) and F_1/8 (precision).
 
-One deliberate difference: the reference clusters with sklearn's
-MiniBatchKMeans, which is not a dependency here. `kmeans` below follows its
-initialisation scheme (best of `num_init` k-means++ seedings, scored on a
-subsample) and then runs full-batch Lloyd iterations, which converge at
-least as well. Everything is seeded, so results are reproducible.
+Clustering is scikit-learn's MiniBatchKMeans with n_init=10, exactly as
+the reference code, so our numbers compare with published ones; only its
+random_state is set (from `seed`), so that results are reproducible.
+`plot_prd` draws the curves as a PNG, as the reference `plot` does.
 """
+
+import io
 
 from absl import logging
 import gin
 import numpy as np
-
-_INIT_SUBSAMPLE = 3072  # sklearn MiniBatchKMeans: init_size = 3 * 1024.
-
-
-def _squared_distances(x, x_sq, centers):
-    """||x - c||^2 for all pairs: [n, k], via the expansion (clipped >= 0)."""
-    d = x_sq[:, None] - 2.0 * (x @ centers.T) + np.sum(centers**2, 1)[None]
-    return np.maximum(d, 0.0)
+from sklearn import cluster
 
 
-def _kmeans_plusplus(x, x_sq, num_clusters, rng):
-    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007), as sklearn."""
-    trials = 2 + int(np.log(num_clusters))
-    centers = [x[rng.integers(len(x))]]
-    closest = _squared_distances(x, x_sq, centers[0][None])[:, 0]
-    for _ in range(1, num_clusters):
-        cumulative = np.cumsum(closest)
-        picks = np.searchsorted(cumulative,
-                                rng.uniform(size=trials) * cumulative[-1])
-        candidates = x[np.minimum(picks, len(x) - 1)]
-        trial = np.minimum(closest[:, None],
-                           _squared_distances(x, x_sq, candidates))
-        best = int(np.argmin(trial.sum(0)))
-        closest = trial[:, best]
-        centers.append(candidates[best])
-    return np.stack(centers)
-
-
-def kmeans(data, num_clusters, rng, num_init=10, max_iter=100):
-    """Clusters `data` with k-means; returns labels [n] and centers [k, d].
+def kmeans(data, num_clusters, seed, num_init=10):
+    """MiniBatchKMeans labels [n] and centers [k, d] of `data` [n, d].
 
     Args:
       data: [n, d] points.
       num_clusters: k.
-      rng: `np.random.Generator`, the only source of randomness.
-      num_init: k-means++ seedings tried; the one with the lowest inertia on
-        a random subsample (at most 3072 points) is refined.
-      max_iter: cap on full-batch Lloyd iterations.
+      seed: int random_state of the clustering.
+      num_init: k-means++ initialisations tried (reference: 10).
     """
-    # float32: only the labels are used, and the matmuls dominate the cost.
-    x = np.asarray(data, np.float32)
-    x_sq = np.sum(x**2, 1)
-    sub = rng.permutation(len(x))[:_INIT_SUBSAMPLE]
-    best, best_inertia = None, np.inf
-    for _ in range(num_init):
-        centers = _kmeans_plusplus(x[sub], x_sq[sub], num_clusters, rng)
-        inertia = _squared_distances(x[sub], x_sq[sub], centers).min(1).sum()
-        if inertia < best_inertia:
-            best, best_inertia = centers, inertia
-    centers, labels = best, None
-    for _ in range(max_iter):
-        dist = _squared_distances(x, x_sq, centers)
-        new_labels = np.argmin(dist, 1)
-        if labels is not None and np.array_equal(labels, new_labels):
-            break
-        labels = new_labels
-        one_hot = np.eye(num_clusters, dtype=np.float32)[labels]
-        counts = one_hot.sum(0)
-        centers = (one_hot.T @ x) / np.maximum(counts, 1)[:, None]
-        for empty in np.flatnonzero(counts == 0):
-            # Relocate an empty cluster to the worst-served point.
-            far = int(np.argmax(dist[np.arange(len(x)), labels]))
-            centers[empty], dist[far] = x[far], 0.0
-    return labels, centers
+    model = cluster.MiniBatchKMeans(n_clusters=num_clusters, n_init=num_init,
+                                    random_state=seed)
+    labels = model.fit(np.asarray(data, np.float64)).labels_
+    return labels, model.cluster_centers_
 
 
-def cluster_histograms(eval_data, ref_data, num_clusters, rng):
+def cluster_histograms(eval_data, ref_data, num_clusters, seed):
     """Clusters the union; returns each set's distribution over clusters [k]."""
     labels, _ = kmeans(np.concatenate([eval_data, ref_data]), num_clusters,
-                       rng)
+                       seed)
     bins = dict(bins=num_clusters, range=[0, num_clusters], density=True)
     eval_bins = np.histogram(labels[:len(eval_data)], **bins)[0]
     ref_bins = np.histogram(labels[len(eval_data):], **bins)[0]
@@ -149,10 +102,12 @@ def compute_prd_from_embedding(eval_data, ref_data, num_clusters=20,
     if len(eval_data) < num_clusters:
         raise ValueError(f"Need at least {num_clusters} samples per set, got "
                          f"{len(eval_data)}")
-    rng = np.random.default_rng(seed)
+    # One seed per clustering run, all derived from `seed`.
+    seeds = np.random.default_rng(seed).integers(2**31 - 1, size=num_runs)
     curves = [compute_prd(*cluster_histograms(eval_data, ref_data,
-                                              num_clusters, rng), num_angles)
-              for _ in range(num_runs)]
+                                              num_clusters, int(s)),
+                          num_angles)
+              for s in seeds]
     return tuple(np.mean(np.stack(c), axis=0) for c in zip(*curves))
 
 
@@ -199,3 +154,29 @@ def compute_prd_scores(eval_features, ref_features, num_clusters=20,
     return {"precision": f_precision, "recall": f_recall,
             "num_samples": len(ref_features), "precision_curve": precision,
             "recall_curve": recall}
+
+
+def plot_prd(curves, title=""):
+    """PRD curves as a PNG (bytes): recall on x, precision on y.
+
+    Args:
+      curves: {label: (precision [a], recall [a])}.
+      title: figure title (say N, features and split there).
+    """
+    import matplotlib  # pylint: disable=g-import-not-at-top
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+
+    figure, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    for label, (precision, recall) in curves.items():
+        ax.plot(recall, precision, label=label, linewidth=1.5)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Recall", fontsize=10)
+    ax.set_ylabel("Precision", fontsize=10)
+    ax.set_title(title, fontsize=8)
+    ax.legend(loc="lower left", fontsize=8)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()

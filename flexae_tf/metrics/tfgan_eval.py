@@ -84,3 +84,5 @@ kernel_classifier_distance = classifier_metrics.kernel_classifier_distance
 kernel_classifier_distance_from_activations = (
     classifier_metrics.kernel_classifier_distance_from_activations)
 trace_sqrt_product = classifier_metrics.trace_sqrt_product
+kernel_classifier_distance_and_std_from_activations = (
+    classifier_metrics.kernel_classifier_distance_and_std_from_activations)
