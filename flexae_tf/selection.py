@@ -142,7 +142,8 @@ def list_checkpoints(model_dir, min_iteration=0):
 
 def restore(model, prefix):
     """Loads the inference networks of checkpoint `prefix` into `model`."""
-    status = _inference_checkpoint(model).restore(prefix)
+    # read() is write()'s counterpart: no save counter to match.
+    status = _inference_checkpoint(model).read(prefix)
     status.assert_existing_objects_matched().expect_partial()
     return int(model.iteration.numpy())
 

@@ -35,46 +35,90 @@ def model_dir(tmp_path_factory):
     return path
 
 
+RP = "--gin_param=run_protocol.features='random_projection'"
+
+
+def _entries(model_dir):
+    with open(os.path.join(model_dir, "eval", "results.json")) as f:
+        return json.load(f)["entries"]
+
+
 def test_evaluate_command_writes_results_summaries_and_grids(model_dir):
     result = _run("flexae_tf.evaluate", f"--model_dir={model_dir}",
-                  "--num_samples=200", "--metrics=fid,prd,memorization",
-                  "--gin_param=evaluate.features='random_projection'")
+                  "--num_samples=200", "--metrics=fid,prd,memorization", RP)
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(os.path.join(model_dir, "eval", "results_2_n200.json")) as f:
-        results = json.load(f)
-    assert results["num_samples"] == 200 and results["iteration"] == 2
-    assert results["features"].startswith("random_projection")
-    for value in model_metrics.flatten(results).values():
-        assert np.isfinite(value)
-    assert set(results["memorization"]["pixel"]) == set(
-        model_metrics.MEMORIZATION_PAIRS)
-    assert 0 <= results["prd"]["precision"] <= 1
-    # An untrained-ish model's samples are far from real digits; its
-    # reconstructions are not closer to the data than real images are.
-    pixel = results["memorization"]["pixel"]
-    assert pixel["Gen-Tr"] > pixel["Tr-Tr"] > 0
+    entries = _entries(model_dir)
+    reported = {e["metric"]: e for e in entries.values()
+                if e["protocol"] == "standard"}
+    for entry in reported.values():
+        assert entry["num_samples"] == 200 and entry["iteration"] == 2
+        assert entry["split"] == "test"
+        assert entry["features"].startswith("random_projection")
+        assert np.isfinite(entry["value"])
+    # N < 10,000: KID beside every FID.
+    assert {"fid/generation", "fid/reconstruction", "kid/generation",
+            "kid/reconstruction", "prd/precision"} <= set(reported)
+    assert {f"memorization/pixel/{p}"
+            for p in model_metrics.MEMORIZATION_PAIRS} <= set(reported)
+    selection = [e for e in entries.values()
+                 if e["protocol"] == "standard/selection"]
+    assert selection and all(e["split"] == "validation" for e in selection)
+    assert 0 <= reported["prd/precision"]["value"] <= 1
+    # An untrained-ish model's samples are far from real digits.
+    assert (reported["memorization/pixel/Gen-Tr"]["value"]
+            > reported["memorization/pixel/Tr-Tr"]["value"] > 0)
     images = os.listdir(os.path.join(model_dir, "eval", "images"))
     for name in ("eval_interpolations_2.png", "eval_samples_2.png",
-                 "nearest_neighbours_pixel_2.png"):
+                 "nearest_neighbours_pixel_2.png", "prd_2.png"):
         assert name in images
     tags = set()
     for path in glob.glob(os.path.join(model_dir, "eval", "events.*")):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags |= {value.tag for value in event.summary.value}
-    assert {"eval/fid/generation", "eval/fid/reconstruction",
-            "eval/prd/recall", "eval/memorization/pixel/Gen-Tr"} <= tags
+    assert {"eval_standard/fid/generation", "eval_standard/kid/generation",
+            "eval_standard/prd/recall"} <= tags
+
+
+def test_results_are_merged_never_lost(model_dir):
+    """Issue 12 item 6: fewer metrics, another N, another protocol."""
+    for args in (["--metrics=fid,prd", "--num_samples=150"],
+                 ["--metrics=fid", "--num_samples=150"],
+                 ["--protocol=authors", "--num_samples=150"]):
+        result = _run("flexae_tf.evaluate", f"--model_dir={model_dir}",
+                      *args, RP)
+        assert result.returncode == 0, result.stderr[-3000:]
+    entries = list(_entries(model_dir).values())
+    at_150 = {(e["protocol"], e["metric"]) for e in entries
+              if e["num_samples"] == 150}
+    assert ("standard", "prd/recall") in at_150  # Kept by the fid-only run.
+    assert ("authors", "fid/generation") in at_150
 
 
 @pytest.mark.parametrize("args,message", [
     (["--model_dir=/nonexistent/run"], "not a trained model directory"),
     (["--metrics=fid,bogus"], "Unknown metrics"),
+    (["--num_samples=0"], "num_samples=0"),
+    (["--protocol=best"], "protocol"),
+    (["--min_iteration=99"], "No checkpoint at iteration >= 99"),
 ])
 def test_bad_input_is_one_clear_error(model_dir, args, message):
     if not args[0].startswith("--model_dir"):
         args = [f"--model_dir={model_dir}"] + args
     result = _run("flexae_tf.evaluate", "--num_samples=50", *args)
-    assert result.returncode == 2
+    assert result.returncode in (1, 2), result.stderr[-2000:]
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_fid_weights_file_is_one_line(model_dir):
+    env = dict(os.environ, FLEXAE_FID_WEIGHTS="/nonexistent/weights.npz")
+    result = subprocess.run(
+        [sys.executable, "-m", "flexae_tf.evaluate",
+         f"--model_dir={model_dir}", "--num_samples=50"],
+        cwd=paths.REPO_ROOT, capture_output=True, text=True, timeout=600,
+        env=env)
+    assert result.returncode == 2
+    assert "FID Inception weights not found" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_inception_memorization_and_prd_on_real_features(model_dir):
