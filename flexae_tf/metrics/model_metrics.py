@@ -64,7 +64,7 @@ def feature_network(name):
     if name == "random_projection":
         return RandomProjectionFeatures()
     raise errors.UserError(f"Unknown features {name!r}; use 'inception' or "
-                           "'random_projection' (gin: evaluate.features).")
+                           "'random_projection' (gin: run_protocol.features).")
 
 
 def real_images(dataset, split, count, skip=0):
