@@ -248,7 +248,8 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
         summary["argmin_iteration"][name] = best
         entries.append(dict(
             protocol="authors",
-            iteration=f"min[{window[0]}..{window[-1]}]x{len(window)}", split="test",
+            iteration=f"min[{window[0]}..{window[-1]}]x{len(window)}",
+            split="test",
             num_samples=num_samples, features=first["features"],
             metric=f"fid/{name}", value=values[best], argmin_iteration=best))
         entries += [dict(protocol="authors/per_checkpoint", iteration=it,

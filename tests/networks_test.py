@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf import errors
+from flexae_tf.models import batch_norm
 from flexae_tf.models import networks
 
 
@@ -113,7 +114,7 @@ def test_frozen_moving_statistics_keep_them_but_normalise_by_batch():
     decoder(codes)
     moving = lambda: [v.numpy().copy() for v in decoder.non_trainable_variables]
     before = moving()
-    with networks.frozen_moving_statistics(decoder):
+    with batch_norm.frozen_moving_statistics(decoder):
         frozen_out = decoder(codes, training=True)
     assert all(np.array_equal(a, b) for a, b in zip(before, moving()))
     # Same batch-statistics output as an updating pass...

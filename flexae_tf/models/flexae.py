@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from flexae_tf.models import autoencoder
+from flexae_tf.models import batch_norm
 from flexae_tf import configurables
 from flexae_tf import errors
 from flexae_tf.models import losses
@@ -215,7 +216,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
     def _other_passes(self):
         """Context of every update but the reconstruction one."""
         if self.bn_statistics == "reconstruction":
-            return networks.frozen_moving_statistics(self.encoder,
+            return batch_norm.frozen_moving_statistics(self.encoder,
                                                      self.decoder)
         return contextlib.nullcontext()
 
