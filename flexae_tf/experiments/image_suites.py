@@ -38,6 +38,7 @@ MODEL_SHEETS = {
     "AE+GMM": "gin/ae_gmm.gin",
     "RAE+GMM": "gin/rae_gmm.gin",
     "WAE-GAN": "gin/wae_gan.gin",
+    "WAE (WGAN-GP critic)": "gin/wae_wgan_gp.gin",
     "MaskAAE": "gin/mask_aae.gin",
     "Learned prior (lambda=0)": "gin/learned_prior_no_encoder_reg.gin",
     "FlexAE": "gin/flexae.gin",
