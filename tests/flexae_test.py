@@ -104,6 +104,82 @@ def test_zero_encoder_weight_leaves_the_encoder_alone():
     assert not changed(model, before)
 
 
+def _update(model, step, *nets):
+    """Weight change of `nets` made by one call of `step`.
+
+    Keyed by (network, variable index): layer names, hence paths, differ
+    between models built in one process.
+    """
+    weights = lambda: {(net, i): v.numpy().copy() for net in nets
+                       for i, v in enumerate(
+                           getattr(model, net).trainable_variables)}
+    before = weights()
+    step(model)
+    after = weights()
+    return {k: after[k] - before[k] for k in before}
+
+
+def test_separate_mode_lambda_scales_the_encoder_step():
+    """lambda is the learning-rate factor of the encoder's own Adam step.
+
+    A first Adam step from equal states and equal gradients is
+    lr * m_hat / (sqrt(v_hat) + eps), linear in lr: lambda = 2 must move
+    every encoder weight exactly twice as far as lambda = 1 (a loss weight
+    would not: Adam cancels it), and lambda = 0 not at all.
+    """
+    step = lambda m: m._encoder_adversarial_step(IMAGES)
+    deltas = {lam: _update(small_model(encoder_adversarial_weight=lam),
+                           step, "encoder", "decoder")
+              for lam in (0.0, 1.0, 2.0)}
+    assert not any(np.any(d) for d in deltas[0.0].values())
+    for key, one in deltas[1.0].items():
+        if key[0] == "decoder":
+            assert not np.any(one) and not np.any(deltas[2.0][key])
+        else:
+            # Steps are ~1e-5; float32 weights round them to ~1e-8.
+            np.testing.assert_allclose(deltas[2.0][key], 2.0 * one,
+                                       rtol=1e-3, atol=1e-7)
+    assert any(np.any(d) for d in deltas[1.0].values())
+
+
+def test_joint_mode_lambda_weights_the_term_in_the_reconstruction_step():
+    """lambda * mean C_k(E(x)) joins the reconstruction loss and its Adam.
+
+    The decoder never sees the term, so its step is the same for every
+    lambda; the encoder's differs between lambdas > 0, and lambda = 0
+    gives exactly the plain reconstruction step ("separate" mode's).
+    """
+    step = lambda m: m._reconstruction_step(IMAGES)
+    nets = ("encoder", "decoder")
+    plain = _update(small_model(), step, *nets)
+    deltas = {lam: _update(small_model(encoder_adversarial_mode="joint",
+                                       encoder_adversarial_weight=lam),
+                           step, *nets)
+              for lam in (0.0, 1.0, 2.0)}
+    for key in plain:
+        np.testing.assert_array_equal(deltas[0.0][key], plain[key])
+        if key[0] == "decoder":
+            np.testing.assert_allclose(deltas[1.0][key], plain[key],
+                                       atol=1e-9)
+            np.testing.assert_allclose(deltas[2.0][key], plain[key],
+                                       atol=1e-9)
+    encoder_keys = [k for k in plain if k[0] == "encoder"]
+    for a, b in ((0.0, 1.0), (1.0, 2.0)):
+        assert any(not np.allclose(deltas[a][k], deltas[b][k], atol=1e-9)
+                   for k in encoder_keys), (a, b)
+
+
+def test_joint_mode_has_no_separate_encoder_update():
+    model = small_model(encoder_adversarial_mode="joint")
+    assert not hasattr(model, "encoder_adversarial_optimizer")
+    assert "encoder_adversarial_optimizer" not in model.trackables()
+    groups = tf.random.stateless_uniform(
+        (model.group_size, 4) + SHAPE, seed=[5, 6])
+    logs = tf.function(model.train_step)(groups)
+    assert set(logs) == set(model.log_names)
+    assert np.isfinite(float(logs["encoder_adversarial_loss"]))
+
+
 def test_train_step_in_a_graph_logs_every_loss_and_counts():
     model = small_model()
     groups = tf.random.stateless_uniform(
@@ -136,6 +212,10 @@ def test_bad_settings_are_clear_errors():
         small_model(prior="gmm")
     with pytest.raises(errors.UserError, match="noise_dim"):
         small_model(prior="normal", noise_dim=3)
+    with pytest.raises(errors.UserError, match="encoder_adversarial_mode"):
+        small_model(encoder_adversarial_mode="both")
+    with pytest.raises(errors.UserError, match="encoder_adversarial_weight"):
+        small_model(encoder_adversarial_weight=-1.0)
 
 
 def test_sampling_reconstruction_and_interpolation(model):

@@ -21,6 +21,8 @@ from flexae_tf.models import networks
 from flexae_tf.models import optimizers
 
 PRIORS = ("learned", "normal")
+# How lambda acts on the encoder (see FlexAE.__init__).
+ENCODER_ADVERSARIAL_MODES = ("separate", "joint")
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
@@ -36,6 +38,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
     def __init__(self, image_shape, latent_dim=32, noise_dim=None,
                  prior="learned", smoothing=True, critic_steps=5,
                  gp_weight=10.0, encoder_adversarial_weight=1.0,
+                 encoder_adversarial_mode="separate",
                  mask_sparsity_weight=0.0, seed=0, name="flexae"):
         """Builds the networks (weights included) and the random stream.
 
@@ -48,8 +51,16 @@ class FlexAE(autoencoder.AutoEncoderModel):
           smoothing: FlexAE-SR's image critic and smoothing update.
           critic_steps: n_critic, critic updates per iteration.
           gp_weight: WGAN-GP weight for both critics.
-          encoder_adversarial_weight: lambda; 0 never pushes the encoder
-            toward the prior (only the prior learns to match the codes).
+          encoder_adversarial_weight: lambda >= 0; 0 never pushes the
+            encoder toward the prior (only the prior learns to match the
+            codes).
+          encoder_adversarial_mode: how lambda acts. "separate" (the
+            authors' algorithm): the encoder's adversarial loss mean
+            C_k(E(x)) has its own Adam update, whose learning rate lambda
+            scales (Adam ignores a loss scale, so weighting the loss would
+            make every lambda > 0 act like 1). "joint" (WAE / AAE, the
+            learned-priors paper's beta): lambda * mean C_k(E(x)) is added
+            to the reconstruction loss and shares its Adam update.
           mask_sparsity_weight: > 0 turns on MaskAAE's latent mask
             (`Encoder.latent_mask`, also applied to prior samples) with
             this weight on its L1 norm in the reconstruction update.
@@ -65,6 +76,15 @@ class FlexAE(autoencoder.AutoEncoderModel):
             raise errors.UserError(
                 "FlexAE.prior='normal' samples codes directly: noise_dim "
                 "must equal latent_dim.")
+        if encoder_adversarial_mode not in ENCODER_ADVERSARIAL_MODES:
+            raise errors.UserError(
+                f"FlexAE.encoder_adversarial_mode="
+                f"{encoder_adversarial_mode!r}; expected one of "
+                f"{ENCODER_ADVERSARIAL_MODES}.")
+        if encoder_adversarial_weight < 0:
+            raise errors.UserError(
+                f"FlexAE.encoder_adversarial_weight="
+                f"{encoder_adversarial_weight}; need >= 0.")
         if critic_steps < 1:
             raise errors.UserError(
                 f"FlexAE.critic_steps={critic_steps}; need >= 1.")
@@ -72,7 +92,8 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self.smoothing = smoothing
         self.critic_steps = critic_steps
         self.gp_weight = gp_weight
-        self.encoder_adversarial_weight = encoder_adversarial_weight
+        self.encoder_adversarial_weight = float(encoder_adversarial_weight)
+        self.encoder_adversarial_mode = encoder_adversarial_mode
         self.mask_sparsity_weight = mask_sparsity_weight
 
         self.encoder = networks.build_encoder(
@@ -122,8 +143,12 @@ class FlexAE(autoencoder.AutoEncoderModel):
                        + self.decoder.trainable_variables)
         self.reconstruction_optimizer = optimizers.build(
             "reconstruction", autoencoder)
-        self.encoder_adversarial_optimizer = optimizers.build(
-            "encoder_adversarial", self.encoder.trainable_variables)
+        if self.encoder_adversarial_mode == "separate":
+            # lambda scales this update's step, not its (Adam-invariant)
+            # loss; with lambda = 0 the update never runs.
+            self.encoder_adversarial_optimizer = optimizers.build(
+                "encoder_adversarial", self.encoder.trainable_variables,
+                learning_rate_scale=self.encoder_adversarial_weight)
         self.latent_critic_optimizer = optimizers.build(
             "latent_critic", self.latent_critic.trainable_variables)
         if self.prior_generator is not None:
@@ -186,26 +211,38 @@ class FlexAE(autoencoder.AutoEncoderModel):
             logs |= self._smoothing_step(images, images_2)
         if self.prior_generator is not None:
             logs |= self._prior_generator_step(ops.shape(images)[0])
-        logs |= self._encoder_adversarial_step(images)
+        if self.encoder_adversarial_mode == "separate":
+            logs |= self._encoder_adversarial_step(images)
         return self._update_trackers(logs)
 
     def _reconstruction_step(self, images):
+        """Reconstruction update of E and D; in "joint" mode it also
+        carries lambda * mean C_k(E(x)), the encoder's adversarial term."""
         variables = (self.encoder.trainable_variables
                      + self.decoder.trainable_variables)
         mask = self.encoder.latent_mask
+        joint = self.encoder_adversarial_mode == "joint"
+        logs = {}
         with tf.GradientTape() as tape:
+            codes = self.encoder(images, training=True)
             loss = losses.reconstruction_loss(
-                images, self(images, training=True))
+                images, self.decoder(codes, training=True))
             total = loss
             if mask is not None:
                 mask_l1 = ops.sum(ops.abs(mask.mask))
-                total = loss + self.mask_sparsity_weight * mask_l1
+                total = total + self.mask_sparsity_weight * mask_l1
+            if joint:
+                adversarial = -losses.generator_loss(
+                    self.latent_critic(codes, training=True))
+                total = total + self.encoder_adversarial_weight * adversarial
+                logs["encoder_adversarial_loss"] = adversarial
         self._apply(self.reconstruction_optimizer, total, tape, variables)
-        if mask is None:
-            return {"recon_loss": loss}
-        return {"recon_loss": loss, "mask_l1": mask_l1,
-                "active_dimensions": ops.cast(mask.active_dimensions(),
-                                              loss.dtype)}
+        logs["recon_loss"] = loss
+        if mask is not None:
+            logs["mask_l1"] = mask_l1
+            logs["active_dimensions"] = ops.cast(mask.active_dimensions(),
+                                                 loss.dtype)
+        return logs
 
     def _critic_step(self, critic, optimizer, real, fake):
         """One WGAN-GP critic update; real and fake carry no gradient."""
@@ -263,14 +300,15 @@ class FlexAE(autoencoder.AutoEncoderModel):
         return {"prior_loss": loss}
 
     def _encoder_adversarial_step(self, images):
+        """"separate" mode's encoder update; lambda is in its learning rate
+        (set in `compile`), so the loss here is unweighted."""
         variables = self.encoder.trainable_variables
         with tf.GradientTape() as tape:
             # The encoder is the "real" side: it lowers C_k(E(x)).
             loss = -losses.generator_loss(
                 self.latent_critic(self.encoder(images, training=True),
                                    training=True))
-            weighted = self.encoder_adversarial_weight * loss
         if self.encoder_adversarial_weight:
-            self._apply(self.encoder_adversarial_optimizer, weighted, tape,
+            self._apply(self.encoder_adversarial_optimizer, loss, tape,
                         variables)
         return {"encoder_adversarial_loss": loss}

@@ -34,8 +34,16 @@ def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
     )
 
 
-def build(role, variables):
+def build(role, variables, learning_rate_scale=1.0):
     """Makes the `role` optimizer (gin scope `role`) and builds its slots.
+
+    Args:
+      role: a PAPER_SETTINGS key, also the gin scope.
+      variables: the variables this optimizer updates, and only those.
+      learning_rate_scale: multiplies the configured learning rate. Adam's
+        step does not change when its loss is scaled, so a loss weight
+        acting through an update of its own must scale the rate instead
+        (FlexAE's lambda in `encoder_adversarial_mode='separate'`).
 
     Building eagerly, inside the strategy scope and before the first step,
     avoids the Keras 3 + tf.distribute failure of optimizers first built
@@ -44,5 +52,8 @@ def build(role, variables):
     """
     with gin.config_scope(role):
         optimizer = make_optimizer(role)
+    if learning_rate_scale != 1.0:
+        optimizer.learning_rate = (float(optimizer.learning_rate)
+                                   * learning_rate_scale)
     optimizer.build(variables)
     return optimizer
