@@ -41,6 +41,7 @@ MODEL_SHEETS = {
     "WAE (WGAN-GP critic)": "gin/wae_wgan_gp.gin",
     "MaskAAE": "gin/mask_aae.gin",
     "Learned prior (lambda=0)": "gin/learned_prior_no_encoder_reg.gin",
+    "AAE (learned prior)": "gin/aae_learned_prior.gin",
     "FlexAE": "gin/flexae.gin",
     "FlexAE-SR": "gin/flexae_sr.gin",
 }
