@@ -35,6 +35,7 @@ DATASET_SHEETS = {"mnist": "gin/mnist.gin",
 # Display name: model sheet (applied after the dataset sheet).
 MODEL_SHEETS = {
     "VAE": "gin/vae.gin",
+    "FP-VAE": "gin/fp_vae.gin",
     "AE+GMM": "gin/ae_gmm.gin",
     "RAE+GMM": "gin/rae_gmm.gin",
     "WAE-GAN": "gin/wae_gan.gin",

@@ -13,6 +13,8 @@ baseline with gin.
 """
 
 # pylint: disable=unused-import
+from flexae_tf.models.fp_vae import FPVAE
+from flexae_tf.models.mask_aae import MaskAAE
 from flexae_tf.models.rae import AutoEncoderGMM
 from flexae_tf.models.vae import VAE
 from flexae_tf.models.wae_gan import WAEGAN
