@@ -6,6 +6,7 @@ from absl import logging
 
 from flexae_tf import cli
 from flexae_tf import errors
+from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import synthetic_suites
 
@@ -15,6 +16,7 @@ SUITES = {
     "latent_dim": image_suites.latent_dim,
     "baselines": image_suites.baselines,
     "memorization": image_suites.memorization,
+    "beta_sweep": beta_sweep.beta_sweep,
 }
 PAPER_BUDGET = "gin/experiments/paper_budget.gin"
 
