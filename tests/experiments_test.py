@@ -307,3 +307,21 @@ def test_beta_sweep_sets_each_models_beta():
     assert gin.query_parameter("FlexAE.encoder_adversarial_mode") == "joint"
     assert gin.query_parameter("FlexAE.encoder_adversarial_weight") == 0.1
     assert gin.query_parameter("%LATENT_DIM") == 8
+
+
+def test_latent_2d_suite_draws_codes_prior_and_class_grids(tmp_path):
+    bindings = TINY_IMAGE + [
+        "FlowPrior.hidden_units = 8", "latent_2d.batch_size = 8"]
+    rows = runner.run_suite("latent_2d", str(tmp_path),
+                            gin_bindings=bindings, iterations=2,
+                            num_samples=200)
+    out = os.path.join(tmp_path, "latent_2d")
+    report, csv_rows = _check_outputs(out, ["latent_2d_mnist.png"])
+    assert [r[:3] for r in rows] == [["FlexAE", 2, 200], ["FP-VAE", 2, 200]]
+    assert {r["metric"] for r in csv_rows} == {"latent_FD_codes_vs_prior"}
+    for slug in ("flexae", "fp_vae"):
+        grids = os.listdir(os.path.join(out, "attributes", slug))
+        assert len(grids) == 10  # one per MNIST class
+    model_dir = os.path.join(out, "models", "mnist_fp_vae_2d")
+    operative = open(os.path.join(model_dir, "operative_config.gin")).read()
+    assert "LATENT_DIM = 2" in operative

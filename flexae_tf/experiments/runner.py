@@ -8,6 +8,7 @@ from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import image_suites
+from flexae_tf.experiments import latent_2d
 from flexae_tf.experiments import synthetic_suites
 
 SUITES = {
@@ -17,6 +18,7 @@ SUITES = {
     "baselines": image_suites.baselines,
     "memorization": image_suites.memorization,
     "beta_sweep": beta_sweep.beta_sweep,
+    "latent_2d": latent_2d.latent_2d,
 }
 PAPER_BUDGET = "gin/experiments/paper_budget.gin"
 
