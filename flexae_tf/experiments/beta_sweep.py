@@ -31,6 +31,7 @@ BETA_BINDINGS = {
     "AAE (learned prior)": "FlexAE.encoder_adversarial_weight = {beta}",
 }
 _DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
+check_names = image_suites._check_names  # pylint: disable=protected-access
 
 
 def _bindings(model, beta, latent_dim, warmup_iterations):
@@ -87,7 +88,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
     Returns:
       Table rows [dataset, model, beta, iterations, N, recon, gen].
     """
-    image_suites._check_names(datasets, (), features)  # pylint: disable=protected-access
+    check_names(datasets, (), features)
     for name in models:
         if name not in BETA_BINDINGS:
             raise errors.UserError(

@@ -20,6 +20,9 @@ from flexae_tf.experiments import reports
 from flexae_tf.metrics import attributes
 
 _DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
+# The image suites' name check and directory naming, shared on purpose.
+check_names = image_suites._check_names  # pylint: disable=protected-access
+slug = image_suites._slug  # pylint: disable=protected-access
 
 
 def _codes_and_prior(model, dataset, num_samples, seed=0):
@@ -84,7 +87,7 @@ def latent_2d(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
       evaluate_fn: unused (the suites' common signature).
     """
     del evaluate_fn
-    image_suites._check_names([dataset], models)  # pylint: disable=protected-access
+    check_names([dataset], models)
     budget = image_suites.Budget(
         num_iterations, num_samples, batch_size, "projection", 2,
         network_sheet, gin_files, gin_bindings, None)
@@ -96,8 +99,8 @@ def latent_2d(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                 "samples per model.")
     panels, rows = [], []
     for name in models:
-        model_dir = os.path.join(out_dir, "models", image_suites._slug(  # pylint: disable=protected-access
-            f"{dataset}_{name}_2d"))
+        model_dir = os.path.join(out_dir, "models",
+                                 slug(f"{dataset}_{name}_2d"))
         model, _ = image_suites.train_model(
             model_dir, dataset, name, budget, [
                 "LATENT_DIM = 2",
@@ -114,13 +117,13 @@ def latent_2d(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
         if attribute_grids:
             written = attributes.write_attribute_grids(
                 model, dataset, os.path.join(out_dir, "attributes",
-                                             image_suites._slug(name)),  # pylint: disable=protected-access
+                                             slug(name)),
                 num_images=num_samples, num_rows=4)
             first = os.path.relpath(next(iter(written.values())), out_dir)
             report.figure(first, f"{name}: test images without class "
                           f"'{next(iter(written))}' walked along its "
                           "direction (s = -2..2; middle: reconstruction); "
-                          f"all classes in attributes/{image_suites._slug(name)}/.")  # pylint: disable=protected-access
+                          f"all classes in attributes/{slug(name)}/.")
     report.table(["model", "iterations", "N", "FD(codes, prior), 2-d"], rows)
     filename = f"latent_2d_{dataset}.png"
     plot_latents(os.path.join(out_dir, filename), panels,

@@ -67,7 +67,7 @@ class GaussianMixturePrior(keras.layers.Layer):
                 np.tile(np.eye(d), (k, 1, 1))))
 
     def assign_fit(self, weights, means, covariances):
-        """Sets the mixture: weights [k], means [k, d], covariances [k, d, d]."""
+        """Sets weights [k], means [k, d] and covariances [k, d, d]."""
         self.weights_.assign(np.asarray(weights, np.float32))
         self.means.assign(np.asarray(means, np.float32))
         self.cholesky.assign(np.linalg.cholesky(covariances)

@@ -1,4 +1,6 @@
-"""AE / RAE + GMM (Ghosh et al., ICLR 2020; ParthaEth/Regularized_autoencoders-RAE-).
+"""AE / RAE + GMM (Ghosh et al., ICLR 2020).
+
+Follows ParthaEth/Regularized_autoencoders-RAE-.
 
 A deterministic auto-encoder (AE), or a regularised one (RAE-L2: an L2
 penalty on the codes and L2 weight decay on the decoder), with a
@@ -102,7 +104,8 @@ class AutoEncoderGMM(autoencoder.AutoEncoderModel):
         (all of them by default).
         """
         codes = np.concatenate([self.encode(b).numpy() for b in batches])
-        self.prior.assign_sklearn(gmm.fit_gmm(codes, self.prior.num_components))
+        self.prior.assign_sklearn(
+            gmm.fit_gmm(codes, self.prior.num_components))
 
     def trackables(self, inference_only=False):
         items = {"encoder": self.encoder, "decoder": self.decoder,
