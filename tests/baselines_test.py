@@ -105,6 +105,26 @@ def test_rae_regularisers_have_hand_computed_values():
                                sum(np.sum(k**2) for k in kernels), rtol=1e-4)
 
 
+def test_rae_weights_are_the_authors_scaled_by_the_pixel_count():
+    """Their per-pixel objective times H * W = 784 is ours (rae.py)."""
+    tf.keras.utils.set_random_seed(0)
+    model = rae.AutoEncoderGMM((28, 28, 1), latent_dim=4,
+                               code_penalty_weight=1e-4,
+                               decoder_weight_decay=1e-7)
+    images = tf.random.stateless_uniform((3, 28, 28, 1), seed=[1, 2])
+    total, terms = model.objective(images, training=False)
+    codes = model.encode(images).numpy()
+    recon = np.mean(np.sum(
+        (images.numpy() - model.reconstruct(images).numpy())**2,
+        axis=(1, 2, 3)))
+    kernels = sum(np.sum(w.numpy()**2) for w in
+                  model.decoder.trainable_variables if len(w.shape) > 1)
+    per_pixel = (recon / 784 + 1e-4 * np.mean(codes**2)
+                 + 1e-7 * kernels)
+    np.testing.assert_allclose(float(total), 784 * per_pixel, rtol=1e-4)
+    np.testing.assert_allclose(float(terms["recon_loss"]), recon, rtol=1e-4)
+
+
 def test_gmm_prior_is_fitted_checkpointed_and_used_by_sample():
     tf.keras.utils.set_random_seed(0)
     model = rae.AutoEncoderGMM((28, 28, 1), latent_dim=4,

@@ -74,24 +74,28 @@ class AutoEncoderGMM(autoencoder.AutoEncoderModel):
             "adam", "reconstruction_optimizer",
             model_utils.autoencoder_variables(self), self.learning_rate)
 
+    def objective(self, images, training=True):
+        """(total loss, its terms) of a batch; see the module docstring."""
+        codes = self.encoder(images, training=training)
+        recon = losses.reconstruction_loss(
+            images, self.decoder(codes, training=training))
+        code_penalty = ops.mean(ops.square(codes))
+        decoder_l2 = sum(ops.sum(ops.square(w))
+                         for w in self.decoder.trainable_variables
+                         if len(w.shape) > 1)
+        total = recon + self.pixels * (
+            self.code_penalty_weight * code_penalty
+            + self.decoder_weight_decay * decoder_l2)
+        return total, {"recon_loss": recon, "code_penalty": code_penalty,
+                       "decoder_l2": decoder_l2}
+
     def train_step(self, data):
         images = data[0]
         variables = model_utils.autoencoder_variables(self)
         with tf.GradientTape() as tape:
-            codes = self.encoder(images, training=True)
-            recon = losses.reconstruction_loss(
-                images, self.decoder(codes, training=True))
-            code_penalty = ops.mean(ops.square(codes))
-            decoder_l2 = sum(ops.sum(ops.square(w))
-                             for w in self.decoder.trainable_variables
-                             if len(w.shape) > 1)
-            total = recon + self.pixels * (
-                self.code_penalty_weight * code_penalty
-                + self.decoder_weight_decay * decoder_l2)
+            total, logs = self.objective(images)
         self._apply(self.reconstruction_optimizer, total, tape, variables)
-        return self._update_trackers({"recon_loss": recon,
-                                      "code_penalty": code_penalty,
-                                      "decoder_l2": decoder_l2})
+        return self._update_trackers(logs)
 
     def prior_codes(self, noise, training=False):
         del training  # The mixture has no training mode.
