@@ -94,7 +94,7 @@ def latent_2d(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     report = reports.Report("latent_2d", out_dir, "latent_2d: 2-d latent "
                             "codes vs learned prior (learned-priors paper, "
                             "Fig. 2)")
-    report.text(budget.describe().split(" metrics from")[0] + ".",
+    report.text(budget.describe().split(";")[0] + ".",
                 f"Latent size 2; {num_samples} test images and prior "
                 "samples per model.")
     panels, rows = [], []
