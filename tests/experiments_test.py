@@ -17,6 +17,7 @@ from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import paths
 from flexae_tf.experiments import __main__ as experiments_cli
+from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import runner
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import reports
@@ -263,3 +264,64 @@ def test_image_suites_reject_unknown_names(tmp_path):
     for sheet in list(image_suites.MODEL_SHEETS.values()) + [
             image_suites.CPU_SHEET, synthetic_suites.SHEET]:
         assert os.path.exists(os.path.join(paths.REPO_ROOT, sheet))
+
+
+def test_beta_sweep_suite_runs_end_to_end(tmp_path):
+    """FP-VAE at two betas through the suite, real (cheap) evaluation."""
+    bindings = TINY_IMAGE + [
+        "FlowPrior.hidden_units = 8", "beta_sweep.datasets = ('mnist',)",
+        "beta_sweep.models = ('FP-VAE',)", "beta_sweep.betas = (0.0, 0.1)",
+        "beta_sweep.batch_size = 8", "beta_sweep.latent_dim = 2",
+        "beta_sweep.projection_dim = 8"]
+    rows = runner.run_suite("beta_sweep", str(tmp_path),
+                            gin_bindings=bindings, iterations=2,
+                            num_samples=20)
+    out = os.path.join(tmp_path, "beta_sweep")
+    report, csv_rows = _check_outputs(
+        out, ["generation_vs_beta_mnist.png",
+              "reconstruction_vs_beta_mnist.png"])
+    assert [(r[1], r[2]) for r in rows] == [("FP-VAE", "0"),
+                                            ("FP-VAE", "0.1")]
+    assert len(csv_rows) == 4 and all(
+        float(r["value"]) > 0 for r in csv_rows)
+    assert "| mnist | FP-VAE | 0.1 | 2 | 20 |" in report
+    # beta reached the model, with the warm-up scaled to the budget.
+    model_dir = os.path.join(out, "models", "mnist_fp_vae_beta0_1")
+    operative = open(os.path.join(model_dir, "operative_config.gin")).read()
+    assert "FPVAE.beta = 0.1" in operative
+    assert "LATENT_DIM = 2" in operative
+    with pytest.raises(errors.UserError, match="beta"):
+        runner.run_suite("beta_sweep", str(tmp_path / "bad"),
+                         gin_bindings=["beta_sweep.betas = (-1.0,)"])
+
+
+def test_beta_sweep_sets_each_models_beta():
+    assert beta_sweep._bindings("AAE (learned prior)", 0.01, 8, 100) == [
+        "LATENT_DIM = 8", "FlexAE.encoder_adversarial_weight = 0.01"]
+    assert beta_sweep._bindings("FP-VAE", 1, 8, 100) == [
+        "LATENT_DIM = 8", "FPVAE.beta = 1.0",
+        "FPVAE.warmup_iterations = 100"]
+    # The AAE sheet puts beta into the shared 'joint' lambda mode.
+    cli.load_gin(["gin/mnist.gin", "gin/aae_learned_prior.gin"],
+                 beta_sweep._bindings("AAE (learned prior)", 0.1, 8, 0))
+    assert gin.query_parameter("FlexAE.encoder_adversarial_mode") == "joint"
+    assert gin.query_parameter("FlexAE.encoder_adversarial_weight") == 0.1
+    assert gin.query_parameter("%LATENT_DIM") == 8
+
+
+def test_latent_2d_suite_draws_codes_prior_and_class_grids(tmp_path):
+    bindings = TINY_IMAGE + [
+        "FlowPrior.hidden_units = 8", "latent_2d.batch_size = 8"]
+    rows = runner.run_suite("latent_2d", str(tmp_path),
+                            gin_bindings=bindings, iterations=2,
+                            num_samples=200)
+    out = os.path.join(tmp_path, "latent_2d")
+    report, csv_rows = _check_outputs(out, ["latent_2d_mnist.png"])
+    assert [r[:3] for r in rows] == [["FlexAE", 2, 200], ["FP-VAE", 2, 200]]
+    assert {r["metric"] for r in csv_rows} == {"latent_FD_codes_vs_prior"}
+    for slug in ("flexae", "fp_vae"):
+        grids = os.listdir(os.path.join(out, "attributes", slug))
+        assert len(grids) == 10  # one per MNIST class
+    model_dir = os.path.join(out, "models", "mnist_fp_vae_2d")
+    operative = open(os.path.join(model_dir, "operative_config.gin")).read()
+    assert "LATENT_DIM = 2" in operative

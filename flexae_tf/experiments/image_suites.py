@@ -35,11 +35,14 @@ DATASET_SHEETS = {"mnist": "gin/mnist.gin",
 # Display name: model sheet (applied after the dataset sheet).
 MODEL_SHEETS = {
     "VAE": "gin/vae.gin",
+    "FP-VAE": "gin/fp_vae.gin",
     "AE+GMM": "gin/ae_gmm.gin",
     "RAE+GMM": "gin/rae_gmm.gin",
     "WAE-GAN": "gin/wae_gan.gin",
+    "WAE (WGAN-GP critic)": "gin/wae_wgan_gp.gin",
     "MaskAAE": "gin/mask_aae.gin",
     "Learned prior (lambda=0)": "gin/learned_prior_no_encoder_reg.gin",
+    "AAE (learned prior)": "gin/aae_learned_prior.gin",
     "FlexAE": "gin/flexae.gin",
     "FlexAE-SR": "gin/flexae_sr.gin",
 }

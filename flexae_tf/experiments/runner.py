@@ -6,7 +6,9 @@ from absl import logging
 
 from flexae_tf import cli
 from flexae_tf import errors
+from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import image_suites
+from flexae_tf.experiments import latent_2d
 from flexae_tf.experiments import synthetic_suites
 
 SUITES = {
@@ -15,6 +17,8 @@ SUITES = {
     "latent_dim": image_suites.latent_dim,
     "baselines": image_suites.baselines,
     "memorization": image_suites.memorization,
+    "beta_sweep": beta_sweep.beta_sweep,
+    "latent_2d": latent_2d.latent_2d,
 }
 PAPER_BUDGET = "gin/experiments/paper_budget.gin"
 

@@ -2,81 +2,48 @@
 
 Ghosh et al. (ICLR 2020, "From variational to deterministic
 autoencoders") fit a 10-component full-covariance mixture to the codes of
-a trained deterministic auto-encoder and sample it for generation. The fit
-is plain EM in float64 numpy (`fit_gmm`); the fitted mixture lives in a
-Keras layer (`GaussianMixturePrior`) whose weights are checkpointed and
-exported with the model.
+a trained deterministic auto-encoder and sample it for generation. As in
+their code, the fit is scikit-learn's `GaussianMixture` (full covariance,
+k-means initialisation; `fit_gmm`); the fitted mixture lives in a Keras
+layer (`GaussianMixturePrior`) whose weights are checkpointed and exported
+with the model.
 
 Sampling is a deterministic function of Gaussian noise, so the sampler
 stays "noise in, image out" like every other model here (and in the TF
-Serving / TFLite exports): noise[:, :d] gives the Gaussian draw and
-Phi(noise[:, d]) ~ U[0, 1] picks the component.
+Serving / TFLite exports, which must hold no random ops): noise[:, :d]
+gives the Gaussian draw and Phi(noise[:, d]) ~ U[0, 1] picks the
+component.
 """
 
 import keras
 import numpy as np
 from keras import ops
+from sklearn import mixture
 
 
-def _log_gaussians(x, means, covariances):
-    """[n, k] log N(x_i | mean_k, cov_k)."""
-    d = x.shape[1]
-    out = np.empty((x.shape[0], means.shape[0]))
-    for k, (mean, cov) in enumerate(zip(means, covariances)):
-        chol = np.linalg.cholesky(cov)
-        solved = np.linalg.solve(chol, (x - mean).T)
-        log_det = 2.0 * np.log(np.diag(chol)).sum()
-        out[:, k] = -0.5 * (np.sum(solved**2, axis=0) + log_det
-                            + d * np.log(2.0 * np.pi))
-    return out
-
-
-def fit_gmm(x, num_components=10, iterations=200, tolerance=1e-6,
-            regularization=1e-6, seed=0):
-    """EM for a full-covariance Gaussian mixture.
+def fit_gmm(x, num_components=10, max_iterations=100, seed=0):
+    """Fits scikit-learn's full-covariance GaussianMixture to x [n, d].
 
     Args:
-      x: [n, d] data (n >= num_components).
-      num_components: k.
-      iterations: maximum EM iterations.
-      tolerance: stop when the mean log-likelihood improves less.
-      regularization: added to covariance diagonals (keeps them SPD).
-      seed: initialisation (k-means++ style seeding of the means).
+      x: [n, d] codes (n >= num_components).
+      num_components: k (10 in Ghosh et al.).
+      max_iterations: EM iterations at most (scikit-learn's default).
+      seed: seed of the k-means initialisation.
 
     Returns:
-      (weights [k], means [k, d], covariances [k, d, d]), float64.
+      The fitted `sklearn.mixture.GaussianMixture`.
+
+    Raises:
+      ValueError: fewer points than components.
     """
     x = np.asarray(x, np.float64)
-    n, d = x.shape
-    if n < num_components:
-        raise ValueError(f"{n} points cannot fit {num_components} "
+    if x.shape[0] < num_components:
+        raise ValueError(f"{x.shape[0]} points cannot fit {num_components} "
                          "mixture components.")
-    rng = np.random.default_rng(seed)
-    means = [x[rng.integers(n)]]
-    for _ in range(1, num_components):
-        distance = np.min([np.sum((x - m)**2, axis=1) for m in means], 0)
-        means.append(x[rng.choice(n, p=distance / distance.sum())])
-    means = np.array(means)
-    covariances = np.tile(np.cov(x.T).reshape(d, d) + regularization
-                          * np.eye(d), (num_components, 1, 1))
-    weights = np.full(num_components, 1.0 / num_components)
-    previous = -np.inf
-    for _ in range(iterations):
-        log_p = _log_gaussians(x, means, covariances) + np.log(weights)
-        norm = np.logaddexp.reduce(log_p, axis=1, keepdims=True)
-        resp = np.exp(log_p - norm)                      # E step
-        counts = resp.sum(axis=0) + 1e-12                # M step
-        weights = counts / n
-        means = resp.T @ x / counts[:, None]
-        for k in range(num_components):
-            centred = x - means[k]
-            covariances[k] = ((resp[:, k, None] * centred).T @ centred
-                              / counts[k] + regularization * np.eye(d))
-        likelihood = norm.mean()
-        if likelihood - previous < tolerance:
-            break
-        previous = likelihood
-    return weights, means, covariances
+    return mixture.GaussianMixture(
+        n_components=num_components, covariance_type="full",
+        init_params="kmeans", max_iter=max_iterations,
+        random_state=seed).fit(x)
 
 
 class GaussianMixturePrior(keras.layers.Layer):
@@ -100,10 +67,15 @@ class GaussianMixturePrior(keras.layers.Layer):
                 np.tile(np.eye(d), (k, 1, 1))))
 
     def assign_fit(self, weights, means, covariances):
-        self.weights_.assign(weights.astype(np.float32))
-        self.means.assign(means.astype(np.float32))
+        """Sets weights [k], means [k, d] and covariances [k, d, d]."""
+        self.weights_.assign(np.asarray(weights, np.float32))
+        self.means.assign(np.asarray(means, np.float32))
         self.cholesky.assign(np.linalg.cholesky(covariances)
                              .astype(np.float32))
+
+    def assign_sklearn(self, fitted):
+        """Copies a fitted full-covariance sklearn GaussianMixture."""
+        self.assign_fit(fitted.weights_, fitted.means_, fitted.covariances_)
 
     def call(self, noise):
         gaussian, pick = noise[:, :self.latent_dim], noise[:, self.latent_dim]
@@ -116,6 +88,21 @@ class GaussianMixturePrior(keras.layers.Layer):
         means = ops.take(self.means, index, axis=0)
         cholesky = ops.take(self.cholesky, index, axis=0)
         return means + ops.einsum("bij,bj->bi", cholesky, gaussian)
+
+    def log_density(self, codes):
+        """log p(z) of codes [b, d] under the mixture (nats), shape [b]."""
+        d = self.latent_dim
+        centred = codes[:, None, :] - self.means[None]          # [b, k, d]
+        # Solve L y = (z - mu) per component: |y|^2 is the Mahalanobis term.
+        chol = ops.broadcast_to(self.cholesky[None],
+                                (ops.shape(codes)[0],) + self.cholesky.shape)
+        solved = ops.linalg.solve_triangular(chol, centred[..., None],
+                                             lower=True)[..., 0]
+        log_det = ops.sum(ops.log(ops.diagonal(
+            self.cholesky, axis1=-2, axis2=-1)), axis=-1)        # [k]
+        log_gauss = (-0.5 * ops.sum(ops.square(solved), axis=-1) - log_det
+                     - 0.5 * d * np.log(2.0 * np.pi))
+        return ops.logsumexp(log_gauss + ops.log(self.weights_), axis=1)
 
     def get_config(self):
         config = super().get_config()

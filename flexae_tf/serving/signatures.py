@@ -86,7 +86,8 @@ def serving_endpoints(model):
 
 def inference_variables(model):
     """Variables of the networks that sampling, encoding, decoding use."""
-    networks = [model.encoder, model.decoder, model.prior_generator]
+    networks = [model.encoder, model.decoder,
+                getattr(model, "prior_generator", None)]
     return [v for net in networks if net is not None for v in net.variables]
 
 

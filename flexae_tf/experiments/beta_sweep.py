@@ -1,0 +1,144 @@
+"""`beta_sweep` suite: FID against beta (learned-priors paper, Fig. 3).
+
+"Empirical observations pertaining to learned priors for deep latent
+variable models" trains two learned-prior models at beta in
+{0, 0.01, 0.1, 1} and plots generation FID against beta (log axis):
+
+- FP-VAE (gin/fp_vae.gin): beta weights the KL to the flow prior,
+  annealed linearly from 0 over the first `warmup_fraction` of training;
+- AAE with a learned prior (gin/aae_learned_prior.gin): beta weights the
+  encoder's adversarial term in the reconstruction objective (FlexAE's
+  'joint' lambda mode).
+
+MNIST uses latent size 8 as in the paper (Fashion-MNIST too: ours). The
+default budget is the CPU one of the other image suites; --paper_budget
+(gin/experiments/paper_budget.gin) sets the paper's networks, iterations,
+N and Inception features. beta = 0 is drawn on a symmetric-log axis
+(linear below 0.01) so it can share the plot with the others.
+"""
+
+import os
+
+import gin
+
+from flexae_tf import errors
+from flexae_tf.experiments import image_suites
+from flexae_tf.experiments import reports
+
+# Model display name: gin binding that sets its beta.
+BETA_BINDINGS = {
+    "FP-VAE": "FPVAE.beta = {beta}",
+    "AAE (learned prior)": "FlexAE.encoder_adversarial_weight = {beta}",
+}
+_DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
+check_names = image_suites._check_names  # pylint: disable=protected-access
+
+
+def _bindings(model, beta, latent_dim, warmup_iterations):
+    bindings = [f"LATENT_DIM = {latent_dim}",
+                BETA_BINDINGS[model].format(beta=float(beta))]
+    if model == "FP-VAE":
+        bindings.append(f"FPVAE.warmup_iterations = {warmup_iterations}")
+    return bindings
+
+
+def plot_against_beta(path, curves, ylabel, title, linthresh=0.01):
+    """Lines of {label: (betas, values)} on a symmetric-log beta axis."""
+    plt = reports._pyplot()  # pylint: disable=protected-access
+    figure, ax = plt.subplots(figsize=(5, 3.5))
+    for label, (betas, values) in curves.items():
+        ax.plot(betas, values, marker="o", label=label)
+    ax.set_xscale("symlog", linthresh=linthresh)
+    ax.set_xlabel(f"beta (log axis; linear below {linthresh})")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    reports.save_figure(figure, path)
+
+
+@gin.configurable(denylist=_DENY)
+def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
+               datasets=("mnist", "fashion_mnist"),
+               models=tuple(BETA_BINDINGS), betas=(0.0, 0.01, 0.1, 1.0),
+               latent_dim=8, warmup_fraction=0.2, num_iterations=500,
+               num_samples=1000, batch_size=64, features="projection",
+               projection_dim=64, network_sheet=image_suites.CPU_SHEET,
+               evaluate_fn=None):
+    """Fig. 3: reconstruction and generation FID against beta.
+
+    Args:
+      out_dir: the suite's output directory.
+      gin_files: applied to every model after its sheets.
+      gin_bindings: same.
+      datasets: image_suites.DATASET_SHEETS keys.
+      models: BETA_BINDINGS keys.
+      betas: the sweep (>= 0).
+      latent_dim: code size of every model (8: the paper's MNIST).
+      warmup_fraction: FP-VAE's beta warm-up, as a fraction of training.
+      num_iterations: per model.
+      num_samples: N of every metric.
+      batch_size: per iteration.
+      features: "inception" (FID) or "projection" (a cheap stand-in).
+      projection_dim: size of the projection features.
+      network_sheet: narrow CPU networks, or None for the dataset
+        sheets' (authors') widths.
+      evaluate_fn: model_metrics.evaluate's contract (tests).
+
+    Returns:
+      Table rows [dataset, model, beta, iterations, N, recon, gen].
+    """
+    check_names(datasets, (), features)
+    for name in models:
+        if name not in BETA_BINDINGS:
+            raise errors.UserError(
+                f"Unknown model {name!r}; choose from {list(BETA_BINDINGS)}.")
+    if any(b < 0 for b in betas):
+        raise errors.UserError(
+            f"beta_sweep.betas={tuple(betas)}; every beta must be >= 0.")
+    budget = image_suites.Budget(
+        num_iterations, num_samples, batch_size, features, projection_dim,
+        network_sheet, gin_files, gin_bindings, evaluate_fn)
+    report = reports.Report(
+        "beta_sweep", out_dir, "beta_sweep: FID against beta "
+        "(learned-priors paper, Fig. 3)")
+    warmup = int(warmup_fraction * num_iterations)
+    report.text(budget.describe(), f"Latent size {latent_dim}; FP-VAE's "
+                f"beta is annealed linearly from 0 over the first {warmup} "
+                "iterations; the AAE's beta weights mean C(E(x)) in the "
+                "reconstruction objective.")
+    context = f"{num_iterations} iterations, N = {num_samples}"
+    rows = []
+    for dataset in datasets:
+        curves = {}
+        for name in models:
+            for beta in betas:
+                results = image_suites.run_model(
+                    out_dir, dataset, name, budget, ("fid",),
+                    f"_beta{beta:g}",
+                    _bindings(name, beta, latent_dim, warmup))
+                it, n = results["iteration"], results["num_samples"]
+                fids = results["fid"]
+                label = f"{name} beta={beta:g}"
+                for kind in ("reconstruction", "generation"):
+                    report.result(dataset, label, f"{kind}_{budget.label}",
+                                  fids[kind], it, n, budget.protocol)
+                    xs, ys = curves.setdefault((kind, name), ([], []))
+                    xs.append(beta)
+                    ys.append(fids[kind])
+                rows.append([dataset, name, f"{beta:g}", it, n,
+                             fids["reconstruction"], fids["generation"],
+                             f"{results['train_seconds']:.0f}"])
+        for kind in ("reconstruction", "generation"):
+            filename = f"{kind}_vs_beta_{dataset}.png"
+            plot_against_beta(
+                os.path.join(out_dir, filename),
+                {name: curves[(kind, name)] for name in models},
+                f"{kind} {budget.label}", f"{dataset}, {context}")
+            report.figure(filename, f"{dataset}: {kind} {budget.label} "
+                          f"against beta, {context}.")
+    report.table(["dataset", "model", "beta", "iterations", "N",
+                  f"recon {budget.label}", f"gen {budget.label}",
+                  "train seconds"], rows)
+    report.write()
+    return rows
