@@ -58,4 +58,5 @@ def test_every_dataset_has_a_sheet():
     assert {"mnist.gin", "fashion_mnist.gin", "cifar10.gin", "celeba.gin",
             "tiny.gin", "flexae.gin", "flexae_sr.gin", "wae_gan.gin",
             "learned_prior_no_encoder_reg.gin", "mask_aae.gin", "ae_gmm.gin",
-            "rae_gmm.gin", "vae.gin"} <= names
+            "rae_gmm.gin", "vae.gin", "wae_wgan_gp.gin", "fp_vae.gin",
+            "aae_learned_prior.gin"} <= names

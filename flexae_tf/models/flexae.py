@@ -53,7 +53,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
           latent_dim: m, the code size.
           noise_dim: m', the P-GEN input size; default m.
           prior: "learned" (P-GEN, FlexAE) or "normal" (fixed N(0, I):
-            the WAE-GAN baseline with the same critic).
+            "WAE (WGAN-GP critic)", gin/wae_wgan_gp.gin).
           smoothing: FlexAE-SR's image critic and smoothing update.
           critic_steps: n_critic, critic updates per iteration.
           gp_weight: WGAN-GP weight for both critics.
