@@ -68,5 +68,10 @@ def main(argv):
     print(open(path).read())
 
 
+def run():
+    """Console-script entry point (pyproject.toml)."""
+    app.run(main, flags_parser=cli.parse_flags)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    run()

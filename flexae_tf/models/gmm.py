@@ -79,6 +79,7 @@ def fit_gmm(x, num_components=10, iterations=200, tolerance=1e-6,
     return weights, means, covariances
 
 
+@keras.saving.register_keras_serializable("flexae_tf")
 class GaussianMixturePrior(keras.layers.Layer):
     """Maps noise [b, d + 1] ~ N(0, I) to mixture samples [b, d]."""
 
