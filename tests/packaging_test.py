@@ -10,7 +10,6 @@ import ast
 import os
 import subprocess
 import sys
-
 import zipfile
 
 import pytest
