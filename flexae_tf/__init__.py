@@ -15,4 +15,5 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-from flexae_tf import models  # pylint: disable=g-import-not-at-top,unused-import,wrong-import-position
+# pylint: disable=g-import-not-at-top,unused-import,wrong-import-position
+from flexae_tf import models

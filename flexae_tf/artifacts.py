@@ -54,12 +54,12 @@ def load_model_or_run(path, require_dataset=False):
             return load_model_or_run(os.path.join(path, KERAS_FILE),
                                      require_dataset)
         return Trained(*checkpoints.load_trained(path))
+    if not os.path.exists(path):
+        raise errors.UserError(f"{path} does not exist.")
     if not path.endswith(".keras"):
         raise errors.UserError(
             f"{path} is neither a run directory (flexae_tf.main "
             "--model_dir) nor a .keras file.")
-    if not os.path.isfile(path):
-        raise errors.UserError(f"{path} does not exist.")
     model = load_keras(path)
     dataset = None
     if os.path.isfile(os.path.join(run_dir(path), checkpoints.CONFIG_FILE)):

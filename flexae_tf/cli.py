@@ -49,8 +49,11 @@ def add_gin_search_paths():
     directory first), not against the including file.
     """
     root = paths.gin_root()
+    # gin has no getter for its search paths; adding one twice is harmless
+    # but grows the list on every load.
+    known = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
     for path in (root, os.path.join(root, "gin")):
-        if path not in gin.config._LOCATION_PREFIXES:  # pylint: disable=protected-access
+        if path not in known:
             gin.add_config_file_search_path(path)
 
 

@@ -238,7 +238,8 @@ def main(argv):
     except errors.UserError as e:
         cli.fail(e)
     logging.info("Exported %s iteration %d as version %d: %s (%d bytes)",
-                 dataset or FLAGS.model_dir, iteration, version, path, directory_size(path))
+                 dataset or FLAGS.model_dir, iteration, version, path,
+                 directory_size(path))
     for variant, tflite_path in tflite_paths.items():
         logging.info("TFLite %s: %s (%d bytes)", variant, tflite_path,
                      os.path.getsize(tflite_path))

@@ -181,6 +181,7 @@ def test_load_model_or_run(tmp_path):
     loaded, _, dataset = artifacts.load_model_or_run(str(run))
     assert dataset == "fashion_mnist"
     np.testing.assert_array_equal(loaded.sample(3, seed=5), expected)
+    (tmp_path / "x.txt").write_text("")
     for bad, message in ((tmp_path / "nope.keras", "does not exist"),
                          (tmp_path / "x.txt", "neither a run directory")):
         with pytest.raises(errors.UserError, match=message):

@@ -111,7 +111,7 @@ class AutoEncoderModel(keras.Model):
             value = revived.pop(name)  # The saved network, not a fresh one.
         super().__setattr__(name, value)
 
-    def networks(self):
+    def sub_networks(self):
         """{attribute: sub-network} of the layers this model holds."""
         return {name: value for name, value in vars(self).items()
                 if not name.startswith("_")
@@ -123,7 +123,7 @@ class AutoEncoderModel(keras.Model):
                   for name, value in self._constructor_arguments.items()}
         config[NETWORKS_KEY] = {
             name: keras.saving.serialize_keras_object(network)
-            for name, network in self.networks().items()}
+            for name, network in self.sub_networks().items()}
         return config
 
     @classmethod

@@ -218,9 +218,9 @@ def call_all(predict, num_samples, noise_dim, seed=0):
     return results
 
 
-def run(host, model_name, output_dir, grpc_port=8500, rest_port=8501,
-        version=None, protocols=("grpc", "rest"), num_samples=8,
-        noise_dim=32, seed=0, timeout=30.0):
+def call_and_save(host, model_name, output_dir, grpc_port=8500,
+                  rest_port=8501, version=None, protocols=("grpc", "rest"),
+                  num_samples=8, noise_dim=32, seed=0, timeout=30.0):
     """Calls every signature over each protocol (and REST form) -> PNGs.
 
     Returns:
@@ -296,10 +296,10 @@ def main(argv):
     if unknown:
         cli.fail(f"--protocols: unknown {sorted(unknown)}; use grpc, rest.")
     try:
-        paths = run(FLAGS.host, FLAGS.model_name, FLAGS.output_dir,
-                    FLAGS.grpc_port, FLAGS.rest_port, FLAGS.model_version,
-                    FLAGS.protocols, FLAGS.num_samples, FLAGS.noise_dim,
-                    FLAGS.seed, FLAGS.timeout)
+        paths = call_and_save(
+            FLAGS.host, FLAGS.model_name, FLAGS.output_dir, FLAGS.grpc_port,
+            FLAGS.rest_port, FLAGS.model_version, FLAGS.protocols,
+            FLAGS.num_samples, FLAGS.noise_dim, FLAGS.seed, FLAGS.timeout)
     except (ServingError, urllib.error.URLError, ValueError) as e:
         # ValueError includes extras.MissingExtra.
         cli.fail(e)
