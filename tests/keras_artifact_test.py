@@ -17,6 +17,7 @@ import gin
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from flexae_tf import artifacts
 from flexae_tf import cli
@@ -115,6 +116,20 @@ def test_loading_ignores_the_current_gin_config(tmp_path):
     loaded = keras.saving.load_model(str(tmp_path / "m.keras"))
     assert loaded.latent_dim == 6 and loaded.critic_steps == 5
     assert loaded.encoder.dense_units == 16
+    for name, value in _outputs(loaded).items():
+        np.testing.assert_array_equal(value, expected[name], err_msg=name)
+
+
+def test_a_model_trained_under_a_strategy_saves(tmp_path):
+    """The trainer saves a model built in MirroredStrategy's scope."""
+    with tf.distribute.MirroredStrategy().scope():
+        model = _build("flexae_sr")
+        model.compile()
+    expected = _outputs(model)
+    path = str(tmp_path / "model.keras")
+    artifacts.save(model, path)
+    gin.clear_config()
+    loaded = keras.saving.load_model(path)
     for name, value in _outputs(loaded).items():
         np.testing.assert_array_equal(value, expected[name], err_msg=name)
 
