@@ -1,11 +1,21 @@
-"""What every command-line entry point shares: gin parsing, clean failure."""
+"""What every command-line entry point shares: flags, gin parsing, clean
+failure."""
 
+import os
 import sys
+import tokenize
 
+from absl import app
+from absl import flags
 import gin
 
 from flexae_tf import errors
 from flexae_tf import paths
+
+# What gin raises for a bad file or binding: a syntax error inside a
+# bracket surfaces from Python's tokenizer as tokenize.TokenError.
+GIN_ERRORS = (ValueError, IOError, SyntaxError, TypeError,
+              tokenize.TokenError)
 
 
 def fail(error):
@@ -15,21 +25,62 @@ def fail(error):
     sys.exit(2)
 
 
+def parse_flags(argv):
+    """absl's flag parsing, but a bad flag is one `error:` line, exit 2.
+
+    absl's own parser prints two lines and exits 1, unlike every other
+    bad input of these programs.
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        fail(f"{e} (--helpfull lists the flags).")
+
+
+def run(main):
+    """`app.run(main)` with one-line flag errors: each entry point's run()."""
+    app.run(main, flags_parser=parse_flags)
+
+
+def add_gin_search_paths():
+    """Lets `include 'gin/x.gin'`, `gin/x.gin` and `x.gin` resolve anywhere.
+
+    gin resolves file names against its search paths (the working
+    directory first), not against the including file.
+    """
+    root = paths.gin_root()
+    # gin has no getter for its search paths; adding one twice is harmless
+    # but grows the list on every load.
+    known = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+    for path in (root, os.path.join(root, "gin")):
+        if path not in known:
+            gin.add_config_file_search_path(path)
+
+
 def load_gin(files, bindings):
     """Replaces the gin config with `files` then `bindings`.
 
-    `include 'gin/x.gin'` works from any cwd.
+    `include 'gin/x.gin'` works from any cwd, and a sheet shipped with the
+    package is found by its name (`mnist.gin`) or path (`gin/mnist.gin`).
 
     Raises:
       errors.UserError: a file or binding is bad.
     """
     gin.clear_config()
-    gin.add_config_file_search_path(paths.REPO_ROOT)
+    add_gin_search_paths()
     try:
         gin.parse_config_files_and_bindings(list(files), list(bindings))
-    except (ValueError, IOError, SyntaxError, TypeError) as e:
+    except GIN_ERRORS as e:
         raise errors.UserError(
-            f"Bad gin configuration: {str(e).strip().splitlines()[0]}") from e
+            f"Bad gin configuration: {_first_line(e)}") from e
+
+
+def _first_line(error):
+    if isinstance(error, tokenize.TokenError):  # args: (message, (row, col))
+        return (f"{error.args[0]}; an unclosed bracket or quote in a gin "
+                "file or binding?")
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def parse_gin(files, bindings):

@@ -97,5 +97,10 @@ def main(argv):
     print(json.dumps(summary, indent=2, sort_keys=True, default=str))
 
 
+def run():
+    """Console-script entry point (pyproject.toml)."""
+    app.run(main, flags_parser=cli.parse_flags)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    run()

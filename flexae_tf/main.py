@@ -43,5 +43,10 @@ def main(argv):
     logging.info("Done: %s", model_dir)
 
 
+def run():
+    """Console-script entry point (pyproject.toml)."""
+    app.run(main, flags_parser=cli.parse_flags)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    run()

@@ -9,7 +9,20 @@ import os
 
 import tensorflow as tf
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(PACKAGE_DIR)
+
+
+def gin_root():
+    """The directory whose `gin/` holds the gin sheets.
+
+    In a checkout the sheets sit at the repository's top level (REPO_ROOT);
+    an installed wheel carries them as `flexae_tf/gin/` (pyproject.toml
+    maps the package `flexae_tf.gin` onto the top-level directory).
+    """
+    if os.path.isdir(os.path.join(PACKAGE_DIR, "gin")):
+        return PACKAGE_DIR
+    return REPO_ROOT
 
 
 def shared_dir():

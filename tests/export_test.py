@@ -17,12 +17,16 @@ if REPO_ROOT not in sys.path:
 import flexae_tf  # pylint: disable=g-import-not-at-top,unused-import
 from absl import logging
 import gin
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf import artifacts
 from flexae_tf import checkpoints
+from flexae_tf import cli
 from flexae_tf import export
+from flexae_tf.models import factory
 from flexae_tf.serving import signatures
 from flexae_tf.serving import tflite
 
@@ -53,8 +57,8 @@ def _finish(process, timeout=300):
     return process.returncode, stdout, stderr
 
 
-def _check(process):
-    code, stdout, stderr = _finish(process)
+def _check(process, timeout=300):
+    code, stdout, stderr = _finish(process, timeout)
     assert code == 0, f"exit {code}\n{stdout}\n{stderr[-3000:]}"
 
 
@@ -69,16 +73,25 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     model_dir, export_dir = str(root / "model"), str(root / "saved")
     (root / "empty").mkdir()
+    (root / "a_file").write_text("")
+    keras_model = _keras_artifacts(root)
+    out = f"--export_dir={root / 'out'}"
+    good = f"--model_dir={root / 'good.keras'}"
     errors = {  # These need no trained model: run while it trains.
         "missing": _python("-m", "flexae_tf.export",
-                           f"--model_dir={root / 'nope'}",
-                           f"--export_dir={root / 'out'}"),
+                           f"--model_dir={root / 'nope'}", out),
         "empty": _python("-m", "flexae_tf.export",
-                         f"--model_dir={root / 'empty'}",
-                         f"--export_dir={root / 'out'}")}
+                         f"--model_dir={root / 'empty'}", out),
+        "non_finite": _python("-m", "flexae_tf.export",
+                              f"--model_dir={root / 'nan.keras'}", out),
+        "version_above_int64": _python("-m", "flexae_tf.export", good, out,
+                                       f"--version={2**63}"),
+        "unknown_flag": _python("-m", "flexae_tf.export", good, out,
+                                "--no_such_flag=1"),
+    }
     _check(_python("-m", "flexae_tf.main", "--gin_file=gin/tiny.gin",
                    f"--model_dir={model_dir}",
-                   "--gin_param=train.num_iterations=2"))
+                   "--gin_param=train.num_iterations=2"), timeout=600)
     exporting = _python("-m", "flexae_tf.export", f"--model_dir={model_dir}",
                         f"--export_dir={export_dir}")
     model, _, _ = checkpoints.load_trained(model_dir)
@@ -94,6 +107,7 @@ def run(tmp_path_factory):
     cli = _start_saved_model_cli(os.path.join(export_dir, "1"), cases,
                                  root / "cli")
     yield {"model_dir": model_dir, "export_dir": export_dir, "root": root,
+           "keras_model": keras_model,
            "model": model, "images": images, "cases": cases,
            "errors": errors, "snapshot": snapshot, "cli": cli,
            "loaded": tf.saved_model.load(os.path.join(export_dir, "1"))}
@@ -101,6 +115,20 @@ def run(tmp_path_factory):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _keras_artifacts(root):
+    """good.keras (a tiny untrained model) and nan.keras (one NaN weight)."""
+    cli.load_gin(["gin/tiny.gin"], [])
+    model = factory.make_model((28, 28, 1))
+    gin.clear_config()
+    model.save(str(root / "good.keras"))
+    kernel = model.decoder.to_pixels.kernel
+    kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, np.nan,
+                           kernel.numpy()))
+    model.save(str(root / "nan.keras"))
+    kernel.assign(np.nan_to_num(kernel.numpy()))
+    return keras.saving.load_model(str(root / "good.keras"))
 
 
 def _start_saved_model_cli(path, cases, out_dir):
@@ -338,8 +366,57 @@ def test_choose_version(tmp_path):
     with pytest.raises(export.ExportError, match="never overwrite"):
         export.choose_version(str(tmp_path), 2)
     (tmp_path / "file").write_text("")
-    with pytest.raises(export.ExportError, match="not a directory"):
+    with pytest.raises(export.ExportError, match="is a file"):
         export.choose_version(str(tmp_path / "file"))
+    with pytest.raises(export.ExportError, match="lies under the file"):
+        export.choose_version(str(tmp_path / "file" / "a" / "b"))
+
+    for bad in (2**63, -3):  # TF Serving reads int64 version names.
+        with pytest.raises(export.ExportError, match="from 1 to"):
+            export.choose_version(str(tmp_path), bad)
+    assert export.choose_version(str(tmp_path), 2**63 - 1) == 2**63 - 1
+
+
+def test_a_tflite_leftover_does_not_block_the_next_export(run, tmp_path):
+    """tflite/v1 without 1/ (e.g. 1/ deleted by hand) gives version 2."""
+    export_dir = tmp_path / "saved"
+    (export_dir / "tflite" / "v1").mkdir(parents=True)
+    version, path, _ = export.export(run["model"], str(export_dir),
+                                     tflite=False)
+    assert (version, path) == (2, str(export_dir / "2"))
+    with pytest.raises(export.ExportError, match="never overwrite"):
+        export.export(run["model"], str(export_dir), version=1, tflite=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(export.ExportError, match="lies under the file"):
+        export.export(run["model"], str(tmp_path / "file" / "a"),
+                      tflite=False)
+
+
+def test_non_finite_weights_are_refused(run, tmp_path):
+    model = run["keras_model"]
+    kernel = model.prior_generator.out.kernel
+    saved = kernel.numpy()
+    kernel.assign(np.full(saved.shape, np.inf, np.float32))
+    try:
+        with pytest.raises(export.ExportError, match="NaN or infinite"):
+            export.export(model, str(tmp_path / "saved"), tflite=False)
+    finally:
+        kernel.assign(saved)
+    assert not (tmp_path / "saved").exists()  # Nothing written.
+
+
+def test_export_from_a_keras_file_matches_keras(run, tmp_path):
+    model, _, _ = artifacts.load_model_or_run(str(run["root"] / "good.keras"))
+    _, path, _ = export.export(model, str(tmp_path), tflite=False)
+    loaded = tf.saved_model.load(path)
+    model = run["keras_model"]
+    cases = _signature_cases(model, run["images"])
+    for name in ("sample_seeded", "reconstruct"):
+        inputs, expected = cases[name]
+        outputs = loaded.signatures[name](
+            **{k: tf.constant(v) for k, v in inputs.items()})
+        np.testing.assert_allclose(outputs["images"], expected["images"],
+                                   atol=1e-5)
 
 
 def test_next_export_is_a_new_version(run):
@@ -369,6 +446,9 @@ def _snapshot(directory):
     ("missing", "does not exist"),
     ("empty", "is not a trained model directory"),
     ("version", "already exists; exports never overwrite"),
+    ("non_finite", "hold NaN or infinite values"),
+    ("version_above_int64", "--version=9223372036854775808"),
+    ("unknown_flag", "Unknown command line flag 'no_such_flag'"),
 ])
 def test_cli_errors(run, name, message):
     code, _, stderr = _finish(run["errors"][name])
@@ -376,6 +456,8 @@ def test_cli_errors(run, name, message):
     error_lines = [l for l in stderr.splitlines() if l.startswith("error: ")]
     assert len(error_lines) == 1, stderr[-2000:]
     assert message in error_lines[0]
+    for noise in ("Traceback", "FATAL", "helpshort"):
+        assert noise not in stderr, stderr[-2000:]
     assert not os.path.exists(run["root"] / "out")
     assert _snapshot(run["export_dir"]) == run["snapshot"]  # Untouched.
 
@@ -384,13 +466,24 @@ def test_check_restorable(run):
     export.check_restorable(run["model"])  # Every weight was restored.
     model = run["model"]
 
-    class Hidden:  # Stands in for a model whose layer hides in a list.
-        encoder, decoder = model.encoder, model.decoder
-        prior_generator = model.prior_generator
+    class InAList(keras.Model):
+        """A network whose layer only a Python list holds."""
 
+        def __init__(self):
+            super().__init__()
+            self.blocks = [keras.layers.Dense(3)]
+
+        def call(self, x):
+            return self.blocks[0](x)
+
+    hidden_list = InAList()
+    hidden_list(np.zeros((1, 2), np.float32))
+
+    class Hidden:  # Stands in for a model with such a network.
         def trackables(self, inference_only):
             del inference_only  # Unused.
-            return {"encoder": model.encoder, "decoder": model.decoder}
+            return {"encoder": model.encoder, "decoder": model.decoder,
+                    "prior_generator": hidden_list}
 
     with pytest.raises(export.ExportError, match="not restored"):
         export.check_restorable(Hidden())

@@ -225,7 +225,7 @@ def test_rest_rejects_oversized_and_malformed(served):
 
 def test_run_writes_png_grids(served, tmp_path):
     server, model = served["server"], served["model"]
-    paths = serving_client.run(
+    paths = serving_client.call_and_save(
         "127.0.0.1", MODEL, str(tmp_path), server.grpc_port,
         server.rest_port, num_samples=4, noise_dim=model.noise_dim)
     names = sorted(os.path.basename(p) for p in paths)

@@ -55,5 +55,10 @@ def main(argv):
                                             "report.md"))
 
 
+def run():
+    """Console-script entry point (pyproject.toml)."""
+    app.run(main, flags_parser=cli.parse_flags)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    run()

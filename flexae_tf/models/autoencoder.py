@@ -9,7 +9,14 @@ Subclasses set `encoder`, `decoder`, implement `prior_codes(noise)`,
 
 `_apply` uses `tf.GradientTape` gradients: Keras must run on the TensorFlow
 backend (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
+
+Every subclass is a `.keras` artifact for free (`model.save("x.keras")`,
+`keras.saving.load_model`): see `serializable` below.
 """
+
+import functools
+import inspect
+import threading
 
 import gin
 import keras
@@ -67,8 +74,71 @@ def slerp(codes_a, codes_b, weights, epsilon=1e-6):
     return coef_a * codes_a[:, None] + coef_b * codes_b[:, None]
 
 
+# Key of get_config() holding the sub-networks' own configs.
+NETWORKS_KEY = "networks"
+# Sub-networks from_config() hands to the constructor being run (per thread).
+_revived = threading.local()
+
+
+def _recording(init):
+    """`init`, recording the arguments of the outermost constructor call.
+
+    Wrapped before gin decorates the class, so the recorded values are the
+    ones gin injected: get_config() then needs no gin state (STYLE.md 2).
+    """
+    signature = inspect.signature(init)
+    params = list(signature.parameters.values())
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if "_constructor_arguments" not in vars(self):  # Not a super() call.
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            del arguments[params[0].name]
+            for param in params:
+                if param.kind == param.VAR_KEYWORD:
+                    arguments.update(arguments.pop(param.name))
+                elif param.kind == param.VAR_POSITIONAL:
+                    if arguments.pop(param.name):
+                        raise TypeError(
+                            f"{type(self).__name__}: *args cannot be "
+                            "saved in a .keras config; use keywords.")
+            # Bypasses Keras' attribute tracking: this is plain data.
+            object.__setattr__(self, "_constructor_arguments", arguments)
+            init(self, *args, **kwargs)
+            # Subclasses build every network in the constructor; without
+            # this, Keras warns on save that the model may have no weights.
+            self.built = True
+        else:
+            init(self, *args, **kwargs)
+
+    # Keras' Operation.__new__ reads the argspec without following
+    # __wrapped__ (see configurables.py).
+    __init__.__signature__ = signature
+    return __init__
+
+
 class AutoEncoderModel(keras.Model):
-    """Base of FlexAE and the baselines; see the module docstring."""
+    """Base of FlexAE and the baselines; see the module docstring.
+
+    Serialization, for every subclass without code of its own: each
+    subclass is registered with Keras as `flexae_tf>ClassName`, and its
+    constructor's arguments (after gin filled them in) are recorded, so
+    `get_config()` holds every one. Networks built inside the constructor
+    (`self.encoder = networks.build_encoder(...)`) take their widths from
+    gin, not from the model's arguments, so `get_config()` also stores
+    each sub-network's config, and `from_config()` hands the constructor
+    those networks instead of the ones it would build. A model rebuilt
+    this way never reads gin, so it loads after `gin.clear_config()` or
+    under another run's config.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _recording(cls.__init__)
+        keras.saving.register_keras_serializable("flexae_tf")(cls)
 
     def __init__(self, image_shape, latent_dim, noise_dim, seed=0,
                  name=None):
@@ -82,6 +152,62 @@ class AutoEncoderModel(keras.Model):
         self.iteration = keras.Variable(
             0, dtype="int64", trainable=False, name="iteration",
             aggregation="only_first_replica")
+
+    # ------------------------------------------------------- serialization
+    def __setattr__(self, name, value):
+        revived = getattr(_revived, "networks", None)
+        if revived and name in revived and isinstance(
+                value, keras.layers.Layer):
+            value = revived.pop(name)  # The saved network, not a fresh one.
+        super().__setattr__(name, value)
+
+    def sub_networks(self):
+        """{attribute: sub-network} of the layers this model holds."""
+        return {name: value for name, value in vars(self).items()
+                if not name.startswith("_")
+                and isinstance(value, keras.layers.Layer)}
+
+    def get_config(self):
+        """Every constructor argument, plus each sub-network's config."""
+        config = {name: keras.saving.serialize_keras_object(value)
+                  for name, value in self._constructor_arguments.items()}
+        config[NETWORKS_KEY] = {
+            name: keras.saving.serialize_keras_object(network)
+            for name, network in self.sub_networks().items()}
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        saved = config.pop(NETWORKS_KEY, {})
+        arguments = {name: keras.saving.deserialize_keras_object(value)
+                     for name, value in config.items()}
+        _revived.networks = {
+            name: keras.saving.deserialize_keras_object(value)
+            for name, value in saved.items()}
+        try:
+            model = cls(**arguments)
+            unused = sorted(_revived.networks)
+        finally:
+            _revived.networks = None
+        if unused:
+            raise ValueError(
+                f"{cls.__name__} config has networks {unused} that its "
+                "constructor did not build.")
+        return model
+
+    def __dir__(self):
+        # Keras' .keras writer saves every saveable attribute dir() lists.
+        # Optimizer slots (3x the weights) belong in the training
+        # checkpoints, not in an artifact for inference.
+        return [name for name in super().__dir__() if not isinstance(
+            vars(self).get(name), keras.optimizers.Optimizer)]
+
+    def get_compile_config(self):
+        # compile() builds the optimizers from gin; a .keras artifact is
+        # for inference (training state lives in the checkpoints), so
+        # load_model must not try to recompile.
+        return None
 
     def _init_trackers(self, log_names):
         self.log_names = list(log_names)

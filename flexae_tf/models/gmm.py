@@ -46,6 +46,7 @@ def fit_gmm(x, num_components=10, max_iterations=100, seed=0):
         random_state=seed).fit(x)
 
 
+@keras.saving.register_keras_serializable("flexae_tf")
 class GaussianMixturePrior(keras.layers.Layer):
     """Maps noise [b, d + 1] ~ N(0, I) to mixture samples [b, d]."""
 

@@ -21,16 +21,13 @@ import os
 import urllib.error
 import urllib.request
 
-from absl import app
 from absl import flags
 from absl import logging
-import grpc
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2
-from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from flexae_tf import cli
+from flexae_tf import extras
 from flexae_tf import summaries
 
 # What flexae_tf.export writes: {signature: ({input: dtype}, output)}.
@@ -62,6 +59,8 @@ def _typed(signature_name, inputs):
 
 def grpc_request(model_name, signature_name, inputs, version=None):
     """PredictRequest for one signature; inputs: {name: array-like}."""
+    predict_pb2 = extras.require("tensorflow_serving.apis.predict_pb2",
+                                 "serving")
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
     request.model_spec.signature_name = signature_name
@@ -145,7 +144,10 @@ def parse_rest_response(body, output_names):
 
 def predict_grpc(channel, request, timeout=30.0):
     """Sends a PredictRequest; ServingError with the server's message."""
-    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    grpc = extras.require("grpc", "serving")
+    stubs = extras.require(
+        "tensorflow_serving.apis.prediction_service_pb2_grpc", "serving")
+    stub = stubs.PredictionServiceStub(channel)
     try:
         return parse_grpc_response(stub.Predict(request, timeout=timeout))
     except grpc.RpcError as e:
@@ -216,14 +218,15 @@ def call_all(predict, num_samples, noise_dim, seed=0):
     return results
 
 
-def run(host, model_name, output_dir, grpc_port=8500, rest_port=8501,
-        version=None, protocols=("grpc", "rest"), num_samples=8,
-        noise_dim=32, seed=0, timeout=30.0):
+def call_and_save(host, model_name, output_dir, grpc_port=8500,
+                  rest_port=8501, version=None, protocols=("grpc", "rest"),
+                  num_samples=8, noise_dim=32, seed=0, timeout=30.0):
     """Calls every signature over each protocol (and REST form) -> PNGs.
 
     Returns:
       Paths of the PNGs written.
     """
+    grpc = extras.require("grpc", "serving")
     os.makedirs(output_dir, exist_ok=True)
     callers = {}
     with grpc.insecure_channel(f"{host}:{grpc_port}") as channel:
@@ -293,15 +296,21 @@ def main(argv):
     if unknown:
         cli.fail(f"--protocols: unknown {sorted(unknown)}; use grpc, rest.")
     try:
-        paths = run(FLAGS.host, FLAGS.model_name, FLAGS.output_dir,
-                    FLAGS.grpc_port, FLAGS.rest_port, FLAGS.model_version,
-                    FLAGS.protocols, FLAGS.num_samples, FLAGS.noise_dim,
-                    FLAGS.seed, FLAGS.timeout)
+        paths = call_and_save(
+            FLAGS.host, FLAGS.model_name, FLAGS.output_dir, FLAGS.grpc_port,
+            FLAGS.rest_port, FLAGS.model_version, FLAGS.protocols,
+            FLAGS.num_samples, FLAGS.noise_dim, FLAGS.seed, FLAGS.timeout)
     except (ServingError, urllib.error.URLError, ValueError) as e:
+        # ValueError includes extras.MissingExtra.
         cli.fail(e)
     logging.info("Wrote %d PNGs to %s", len(paths), FLAGS.output_dir)
 
 
-if __name__ == "__main__":
+def run():
+    """Console-script entry point (pyproject.toml)."""
     define_flags()
-    app.run(main)
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -85,10 +85,15 @@ def serving_endpoints(model):
 
 
 def inference_variables(model):
-    """Variables of the networks that sampling, encoding, decoding use."""
-    networks = [model.encoder, model.decoder,
-                getattr(model, "prior_generator", None)]
-    return [v for net in networks if net is not None for v in net.variables]
+    """Variables of the networks that sampling, encoding, decoding use.
+
+    Those of the layers in `model.trackables(inference_only=True)`: the
+    encoder, the decoder and the model's prior (FlexAE's prior generator,
+    the baselines' Gaussian mixture, ...).
+    """
+    layers = [item for item in model.trackables(inference_only=True).values()
+              if isinstance(item, keras.layers.Layer)]
+    return [v for layer in layers for v in layer.variables]
 
 
 def write_saved_model(model, path, endpoints):

@@ -7,10 +7,10 @@ TFLite builtins (PITFALLS.md (d)).
 import os
 import time
 
-from ai_edge_litert import interpreter as litert
 import numpy as np
 import tensorflow as tf
 
+from flexae_tf import extras
 from flexae_tf.serving import signatures
 
 TFLITE_VARIANTS = ("float32", "float16", "int8")
@@ -49,6 +49,8 @@ def write_tflite(model, out_dir, staging_dir, batch=1):
 
 
 def _sampler(path, num_threads=None):
+    # Only running a sampler needs the interpreter; writing one needs TF.
+    litert = extras.require("ai_edge_litert.interpreter", "tflite")
     return litert.Interpreter(
         model_path=path, num_threads=num_threads).get_signature_runner(
             SAMPLER_KEY)

@@ -1,0 +1,99 @@
+"""A trained model from either a run directory or a `.keras` file.
+
+`evaluate` and `export` take either: a model_dir written by
+`flexae_tf.main` (its latest checkpoint, with the run's gin config) or a
+`.keras` artifact (`model.save(path)`; `<model_dir>/model.keras` is one),
+which needs no gin state to load. This module knows nothing of training.
+"""
+
+import collections
+import os
+import zipfile
+
+import gin
+import keras
+import tensorflow as tf
+
+from flexae_tf import checkpoints
+from flexae_tf import errors
+
+KERAS_FILE = "model.keras"
+
+Trained = collections.namedtuple("Trained", "model iteration dataset")
+
+
+def run_dir(path):
+    """The directory results about `path` go in: the run, or the file's."""
+    if path.endswith(".keras"):
+        return os.path.dirname(os.path.abspath(path))
+    return path
+
+
+def load_model_or_run(path, require_dataset=False):
+    """Loads a trained model from a run directory or a `.keras` file.
+
+    A run directory gives its latest checkpoint (its `model.keras` when it
+    has no checkpoint). Either way, when the run's `operative_config.gin`
+    is there (beside a `.keras` file too), it replaces the process's gin
+    config, as `checkpoints.load_trained` does, and names the dataset.
+
+    Args:
+      path: a model_dir or a `.keras` file.
+      require_dataset: raise if the dataset cannot be known (a `.keras`
+        file without its run's config beside it).
+
+    Returns:
+      Trained(model, iteration, dataset name or None).
+
+    Raises:
+      errors.UserError: nothing loadable at `path`.
+    """
+    if os.path.isdir(path):
+        if (checkpoints.latest(path) is None
+                and os.path.isfile(os.path.join(path, KERAS_FILE))):
+            return load_model_or_run(os.path.join(path, KERAS_FILE),
+                                     require_dataset)
+        return Trained(*checkpoints.load_trained(path))
+    if not os.path.exists(path):
+        raise errors.UserError(f"{path} does not exist.")
+    if not path.endswith(".keras"):
+        raise errors.UserError(
+            f"{path} is neither a run directory (flexae_tf.main "
+            "--model_dir) nor a .keras file.")
+    model = load_keras(path)
+    dataset = None
+    if os.path.isfile(os.path.join(run_dir(path), checkpoints.CONFIG_FILE)):
+        checkpoints.load_config(run_dir(path))
+        try:
+            dataset = gin.query_parameter("train.dataset")
+        except ValueError:
+            dataset = "mnist"  # train()'s default, absent when not bound.
+    if dataset is None and require_dataset:
+        raise errors.UserError(
+            f"The dataset of {path} is unknown: no {checkpoints.CONFIG_FILE} "
+            "beside it. Use the run directory instead.")
+    return Trained(model, int(model.iteration.numpy()), dataset)
+
+
+def load_keras(path):
+    """`keras.saving.load_model`, with a one-line error for a bad file."""
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (ValueError, TypeError, KeyError, OSError,
+            zipfile.BadZipFile) as e:
+        message = str(e).strip().splitlines()
+        raise errors.UserError(
+            f"Cannot load {path}: "
+            f"{message[0] if message else type(e).__name__}") from e
+
+
+def save(model, path):
+    """`model.save(path)` via a temporary file and a rename.
+
+    A crash mid-write leaves the previous artifact (or none), never a
+    truncated one. tf.io.gfile, so model directories on GCS work too.
+    """
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.tmp-{os.getpid()}.keras")
+    model.save(tmp)
+    tf.io.gfile.rename(tmp, path, overwrite=True)

@@ -1,0 +1,63 @@
+"""Command-line inputs that used to give tracebacks give one line, exit 2."""
+
+import os
+import subprocess
+import sys
+
+import flexae_tf  # pylint: disable=unused-import
+import gin
+import pytest
+
+from flexae_tf import cli
+from flexae_tf import errors
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("binding", [
+    "train.num_iterations = (1",      # tokenize.TokenError in gin
+    "train.dataset = 'mnist",
+    "train.num_iterations = ",
+])
+def test_gin_syntax_errors_are_user_errors(binding):
+    with pytest.raises(errors.UserError, match="^Bad gin configuration: "):
+        cli.load_gin(["gin/tiny.gin"], [binding])
+    gin.clear_config()
+
+
+def test_sheets_resolve_by_name_and_path_from_any_directory(tmp_path,
+                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for sheet in ("tiny.gin", "gin/tiny.gin"):
+        cli.load_gin([sheet], [])
+        assert gin.query_parameter("train.batch_size") == 8
+    gin.clear_config()
+
+
+def test_command_line_errors_are_one_line(tmp_path):
+    bad_sheet = tmp_path / "bad.gin"
+    bad_sheet.write_text("include 'gin/tiny.gin'\nFlexAE.critic_steps = (2\n")
+    runs = {
+        "Bad gin configuration: EOF in multi-line statement": [
+            "-m", "flexae_tf.main", f"--gin_file={bad_sheet}",
+            f"--model_dir={tmp_path / 'run'}"],
+        "Unknown command line flag 'model_directory'": [
+            "-m", "flexae_tf.main", "--gin_file=gin/tiny.gin",
+            f"--model_directory={tmp_path / 'run'}"],
+    }
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=os.pathsep.join(
+                   [REPO_ROOT] + [p for p in [os.environ.get("PYTHONPATH")]
+                                  if p]))
+    processes = {message: subprocess.Popen(
+        [sys.executable, *args], cwd=str(tmp_path), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for message, args in runs.items()}
+    for message, process in processes.items():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 2, stderr[-2000:]
+        lines = [l for l in stderr.splitlines() if l.startswith("error: ")]
+        assert len(lines) == 1 and message in lines[0], stderr[-2000:]
+        for noise in ("Traceback", "FATAL", "helpshort"):
+            assert noise not in stderr, stderr[-2000:]
+    assert not (tmp_path / "run").exists()
