@@ -3,7 +3,11 @@ r"""Evaluates a training run under an explicit protocol.
   python -m flexae_tf.evaluate --model_dir=runs/mnist \
       [--protocol=standard|authors] [--num_samples=10000] \
       [--metrics=fid,prd,memorization] [--min_iteration=0] \
+      [--attribute_grids] \
       [--gin_param='run_protocol.features="random_projection"']
+
+--model_dir may also be a `.keras` file (`<run>/model.keras`): that one
+model is the only candidate, and results go to `eval/` beside it.
 
 Protocols (selection.py): `standard` picks the evaluation checkpoint with
 the best generation FID on the validation split and reports its test-set
@@ -28,10 +32,12 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from flexae_tf import artifacts
 from flexae_tf import checkpoints
 from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import selection
+from flexae_tf.metrics import attributes
 from flexae_tf.metrics import model_metrics
 from flexae_tf.metrics import results as results_store
 
@@ -46,6 +52,9 @@ flags.DEFINE_integer("min_iteration", 0,
 flags.DEFINE_list("metrics", ["fid", "prd"],
                   f"Any of {model_metrics.METRICS} (standard protocol; "
                   "authors reports FID only).")
+flags.DEFINE_bool("attribute_grids", False,
+                  "Also write attribute-direction grids (class or CelebA "
+                  "attribute directions) under <eval>/attributes/.")
 flags.DEFINE_multi_string("gin_param", [],
                           "Extra bindings, applied after the run's config.")
 
@@ -57,13 +66,21 @@ def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0):
     if unknown:
         raise errors.UserError(f"Unknown metrics {sorted(unknown)}; choose "
                                f"from {model_metrics.METRICS}.")
-    model, _, dataset = checkpoints.load_trained(model_dir)
+    if os.path.isfile(model_dir):
+        trained = artifacts.load_model_or_run(model_dir, require_dataset=True)
+        model, dataset = trained.model, trained.dataset
+        candidates = [(trained.iteration, None)]
+    else:
+        model, _, dataset = checkpoints.load_trained(model_dir)
+        candidates = None
     try:
         gin.parse_config(FLAGS.gin_param if FLAGS.is_parsed() else [])
-    except (ValueError, SyntaxError) as e:
-        raise errors.UserError(f"Bad gin binding: {e}") from e
-    candidates = selection.list_checkpoints(model_dir, min_iteration)
-    eval_dir = os.path.join(model_dir, "eval")
+    except cli.GIN_ERRORS as e:
+        raise errors.UserError(
+            f"Bad gin binding: {str(e).strip().splitlines()[0]}") from e
+    if candidates is None:
+        candidates = selection.list_checkpoints(model_dir, min_iteration)
+    eval_dir = os.path.join(artifacts.run_dir(model_dir), "eval")
     logging.info("Evaluating %s (%s, protocol %s, N=%d) over iterations %s",
                  model_dir, dataset, protocol, num_samples,
                  [it for it, _ in candidates])
@@ -78,6 +95,11 @@ def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0):
     summary.update(dataset=dataset, model_dir=os.path.abspath(model_dir))
     path = os.path.join(eval_dir, results_store.FILE_NAME)
     results_store.merge(path, entries)
+    if FLAGS.is_parsed() and FLAGS.attribute_grids:
+        # The selected checkpoint is the one still loaded in `model`.
+        attributes.write_attribute_grids(
+            model, dataset, os.path.join(eval_dir, "attributes"),
+            num_images=min(num_samples, 10000))
     return summary, path
 
 

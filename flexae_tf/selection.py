@@ -141,7 +141,12 @@ def list_checkpoints(model_dir, min_iteration=0):
 
 
 def restore(model, prefix):
-    """Loads the inference networks of checkpoint `prefix` into `model`."""
+    """Loads the inference networks of checkpoint `prefix` into `model`.
+
+    prefix None: the model is evaluated as loaded (a `.keras` file).
+    """
+    if prefix is None:
+        return int(model.iteration.numpy())
     # read() is write()'s counterpart: no save counter to match.
     status = _inference_checkpoint(model).read(prefix)
     status.assert_existing_objects_matched().expect_partial()
