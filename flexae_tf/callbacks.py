@@ -79,10 +79,13 @@ class Boundary(keras.callbacks.Callback):
         if not bad and not bool(self._all_finite()):
             bad = ["a weight"]
         if bad:
+            kept = ""
+            if self.run.manager is not None:
+                kept = (" The last good checkpoint "
+                        f"({self.run.manager.latest_checkpoint}) is kept.")
             raise TrainingDiverged(
-                f"{', '.join(bad)} is not finite between iterations "
-                f"{previous} and {iteration}; stopped. The last good "
-                f"checkpoint ({self.run.manager.latest_checkpoint}) is kept. "
+                f"{self.run.name}: {', '.join(bad)} is not finite between "
+                f"iterations {previous} and {iteration}; stopped.{kept} "
                 "Lower the learning rates or check the data.")
 
 

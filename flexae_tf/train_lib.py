@@ -50,12 +50,12 @@ def read_logs(model):
     return logs
 
 
-class _Run:
+class Run:
     """What the callbacks share: where the run is and where it writes."""
 
     def __init__(self, **fields):
+        self.name, self.manager, self.logs = "training", None, {}
         self.__dict__.update(fields)
-        self.logs = {}
 
     def iteration_of(self, epoch):
         return (epoch + 1) * self.epoch_length
@@ -170,9 +170,8 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
     with strategy.scope():
         model = factory.make_model(image_shape)
         model.compile(jit_compile=config["jit_compile"])
-    # The networks are built in __init__; without this, fit would trace
-    # the model symbolically on a batch it draws from the data.
-    model.built = True
+    # The networks are built in __init__; without `built`, fit would
+    # trace the model symbolically on a batch it draws from the data.
     # Non-chief checkpoints are never read back: keep one, not N.
     manager = checkpoints.manager(
         model, out_dir, config["keep_checkpoints"] if chief else 1)
@@ -191,14 +190,13 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
     # Epoch ends must fall on every boundary, on the resume point and on
     # the last iteration.
     epoch_length = math.gcd(*intervals, num_iterations, start)
-    model.steps_per_execution = epoch_length
     seed, dataset = config["seed"], config["dataset"]
     inputs = strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
             dataset, batch_size, model.group_size, context, seed=seed,
             start_iteration=start))
     resume.purge_events(os.path.join(out_dir, "train"), start)
-    run = _Run(iteration=start, num_iterations=num_iterations,
+    run = Run(iteration=start, num_iterations=num_iterations,
                epoch_length=epoch_length, manager=manager, out_dir=out_dir,
                dataset=dataset, seed=seed,
                writer=tf.summary.create_file_writer(
@@ -219,9 +217,24 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
                  "%d iterations per host sync).", dataset, start,
                  num_iterations, model_dir, strategy.num_replicas_in_sync,
                  epoch_length)
-    model.fit(inputs, epochs=num_iterations // epoch_length,
-              initial_epoch=start // epoch_length,
-              steps_per_epoch=epoch_length,
-              callbacks=built_in + list(config["callbacks"]), verbose=0)
+    fit(model, inputs, run, built_in + list(config["callbacks"]))
     run.writer.close()
     return model
+
+
+def fit(model, inputs, run, callbacks):
+    """`model.fit` from run.iteration to run.num_iterations.
+
+    One epoch is run.epoch_length iterations in one `steps_per_execution`
+    call; both ends must be multiples of it. `callbacks` should start with
+    a `callbacks.Boundary`, which keeps run.iteration and run.logs.
+    """
+    length = run.epoch_length
+    if run.iteration % length or run.num_iterations % length:
+        raise ValueError(f"Iterations {run.iteration}..{run.num_iterations} "
+                         f"are not whole epochs of {length}.")
+    model.built = True  # See _train.
+    model.steps_per_execution = length
+    model.fit(inputs, epochs=run.num_iterations // length,
+              initial_epoch=run.iteration // length, steps_per_epoch=length,
+              callbacks=callbacks, shuffle=False, verbose=0)

@@ -67,8 +67,7 @@ def test_resume_restores_every_state_and_takes_the_same_next_step(tmp_path):
         assert any(key.startswith(part) for key in before), part
     for key in before:
         np.testing.assert_array_equal(before[key], after[key], err_msg=key)
-    groups = next(iter(data.train_pipeline(
-        "mnist", 8, trained.group_size, shuffle_buffer=10)))
+    groups = next(iter(data.train_pipeline("mnist", 8, trained.group_size)))
     logs_a = tf.function(trained.train_step)(groups)
     logs_b = tf.function(resumed.train_step)(groups)
     for name in logs_a:
