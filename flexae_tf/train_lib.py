@@ -1,10 +1,11 @@
 """The training loop: strategy, data and model, then `Model.fit`.
 
 One fit epoch spans the gcd of the log, picture, checkpoint and evaluation
-intervals and runs as ONE `steps_per_execution` call (a `tf.while_loop`
-of `model.train_step` inside one `tf.function`), so the host only syncs at
-epoch ends, which are exactly the boundaries; the outputs there are Keras
-callbacks (flexae_tf/callbacks.py), and users add their own from gin.
+intervals and runs as ONE `steps_per_execution` call (a `tf.range` loop of
+`strategy.run(model.train_step)` inside one `tf.function`), so the host
+only syncs at epoch ends, which are exactly the boundaries; the outputs
+there are Keras callbacks (flexae_tf/callbacks.py), and users add their
+own from gin.
 """
 
 import math
@@ -29,7 +30,10 @@ from flexae_tf.models import factory
 TrainingDiverged = callbacks_lib.TrainingDiverged
 
 def make_train_function(model, strategy, jit_compile=False):
-    """tf.function running `num_iterations` iterations on `iterator`."""
+    """tf.function running `num_iterations` iterations on `iterator`.
+
+    The body of every fit epoch (see `fit`); the host syncs only at its end.
+    """
     step = (tf.function(model.train_step, jit_compile=True) if jit_compile
             else model.train_step)
 
@@ -235,6 +239,15 @@ def fit(model, inputs, run, callbacks):
                          f"are not whole epochs of {length}.")
     model.built = True  # See _train.
     model.steps_per_execution = length
+    # fit's own multi-step function (a while_loop over optional inputs)
+    # fails under MultiWorkerMirroredStrategy ("You must feed a value for
+    # placeholder tensor 'while/cond/Placeholder'"); the inputs never end,
+    # so a plain in-graph loop of `length` steps does the same job. fit
+    # uses a preset `train_function` as is.
+    run_steps = make_train_function(model, model.distribute_strategy,
+                                    model.jit_compile)
+    steps = tf.constant(length)
+    model.train_function = lambda iterator: run_steps(iterator, steps) or {}
     model.fit(inputs, epochs=run.num_iterations // length,
               initial_epoch=run.iteration // length, steps_per_epoch=length,
               callbacks=callbacks, shuffle=False, verbose=0)
