@@ -90,7 +90,7 @@ def test_configured_learning_rates_apply_after_resume(trained_dir,
     model_dir = _copy(trained_dir, tmp_path)
     configure("reconstruction/make_optimizer.learning_rate = 1e-3")
     model = train_lib.train(model_dir, num_iterations=6)
-    assert float(model.reconstruction_optimizer.learning_rate) == (
+    assert float(model.reconstruction_optimizer.learning_rate.numpy()) == (
         pytest.approx(1e-3))
     with open(os.path.join(model_dir, checkpoints.CONFIG_FILE)) as f:
         assert "reconstruction/make_optimizer.learning_rate = 0.001" in (
