@@ -7,7 +7,9 @@ stable names, so a resumed run continues exactly where it stopped.
 
 import os
 
+from absl import logging
 import gin
+import numpy as np
 import tensorflow as tf
 
 from flexae_tf import data
@@ -20,6 +22,14 @@ CHECKPOINT_DIR = "checkpoints"
 
 class CheckpointError(errors.UserError):
     """No usable checkpoint; the message says what to do."""
+
+
+class CheckpointMismatch(CheckpointError):
+    """An intact checkpoint of another model than the configured one."""
+
+
+class CorruptCheckpoint(CheckpointError):
+    """A checkpoint that cannot be read back whole, or holds NaN/inf."""
 
 
 def manager(model, model_dir, max_to_keep=3):
@@ -35,8 +45,177 @@ def manager(model, model_dir, max_to_keep=3):
         max_to_keep=max_to_keep)
 
 
+def _number(path):
+    try:
+        return int(path.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def candidates(model_dir):
+    """Checkpoint prefixes of model_dir, newest first.
+
+    From the `checkpoint` state file, else (missing or unreadable) from
+    the `*.index` files on disk.
+    """
+    directory = os.path.join(model_dir, CHECKPOINT_DIR)
+    found = set()
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (tf.errors.OpError, ValueError) as e:  # Garbled state file.
+        logging.warning("Unreadable %s/checkpoint (%s); using the files.",
+                        directory, e)
+        state = None
+    if state is not None:
+        found.update(os.path.join(directory, os.path.basename(p))
+                     for p in state.all_model_checkpoint_paths)
+    else:
+        found.update(p[:-len(".index")] for p in tf.io.gfile.glob(
+            os.path.join(directory, "ckpt-*.index")))
+    return sorted(found, key=_number, reverse=True)
+
+
 def latest(model_dir):
-    return tf.train.latest_checkpoint(os.path.join(model_dir, CHECKPOINT_DIR))
+    paths = candidates(model_dir)
+    return paths[0] if paths else None
+
+
+def verify(path):
+    """Reads every tensor of a checkpoint (CRC-checked by TensorFlow).
+
+    Raises:
+      CorruptCheckpoint: a file is missing, truncated or fails its
+        checksum, or a floating-point tensor holds NaN or inf.
+    """
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            value = reader.get_tensor(name)
+            if (isinstance(value, np.ndarray) and value.dtype.kind == "f"
+                    and not np.all(np.isfinite(value))):
+                raise CorruptCheckpoint(f"{path}: {name} is not finite")
+    except CorruptCheckpoint:
+        raise
+    except Exception as e:  # pylint: disable=broad-except
+        # Truncations surface as DataLossError, OutOfRangeError, or even
+        # IndexError from the reader: all mean "cannot be read".
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise CorruptCheckpoint(f"{path}: {first}") from e
+
+
+def parts(path):
+    """Top-level names stored in a checkpoint (encoder, ..._optimizer)."""
+    return {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)
+            } - {"_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"}
+
+
+def check_parts(path, expected):
+    """Fails unless the checkpoint holds exactly the `expected` parts.
+
+    Args:
+      path: checkpoint prefix.
+      expected: names of the configured model's trackables.
+
+    Raises:
+      CheckpointMismatch: naming the parts only one side has.
+    """
+    stored, wanted = parts(path), set(expected)
+    unused = sorted(stored - wanted)
+    missing = sorted(wanted - stored)
+    if unused or missing:
+        what = []
+        if unused:
+            what.append(f"it holds {', '.join(unused)}, which the configured "
+                        "model does not have")
+        if missing:
+            what.append(f"it lacks {', '.join(missing)}")
+        raise CheckpointMismatch(
+            f"Checkpoint {path} is of another model: {'; '.join(what)}. "
+            "Use the gin config the run was started with, a new "
+            "--model_dir, or train.warm_start_from to start a new run from "
+            "its weights.")
+
+
+def restore(items, model_dir, expected=None):
+    """Restores the newest intact checkpoint of model_dir into `items`.
+
+    Corrupt checkpoints (unreadable or non-finite) are skipped with a
+    warning naming them; a checkpoint of another model is an error, never
+    skipped.
+
+    Args:
+      items: {name: trackable} to restore, e.g. the model's `trackables()`.
+      model_dir: the run directory.
+      expected: for a partial restore (inference networks only), the names
+        of every part of the configured model, which the checkpoint must
+        hold exactly. None: `items` is the full training state and must
+        match the checkpoint exactly.
+
+    Returns:
+      The restored checkpoint prefix, or None when there is none.
+
+    Raises:
+      CheckpointMismatch: the newest intact checkpoint is of another model.
+      CorruptCheckpoint: every checkpoint is corrupt.
+    """
+    bad = []
+    for path in candidates(model_dir):
+        try:
+            verify(path)
+        except CorruptCheckpoint as e:
+            logging.warning("Skipping corrupt checkpoint %s", e)
+            bad.append(str(e))
+            continue
+        check_parts(path, items if expected is None else expected)
+        status = tf.train.Checkpoint(**items).restore(path)
+        try:
+            if expected is None:
+                status.assert_consumed()
+            else:
+                status.assert_existing_objects_matched().expect_partial()
+        except (AssertionError, ValueError, tf.errors.OpError) as e:
+            raise CheckpointMismatch(
+                f"Checkpoint {path} does not match the configured model "
+                f"({str(e).splitlines()[0]}). Use the gin config the run was "
+                "started with or a new --model_dir.") from e
+        if bad:
+            logging.warning("Restored %s instead of the corrupt %s.", path,
+                            "; ".join(bad))
+        return path
+    if bad:
+        raise CorruptCheckpoint(
+            f"Every checkpoint in {model_dir} is corrupt ({'; '.join(bad)}). "
+            "Use a new --model_dir or restore the files from a backup.")
+    return None
+
+
+def clean(model_dir):
+    """Deletes what killed saves leave: `*_temp*` parts, unlisted files.
+
+    Call only while holding the run lock (no save is running).
+    """
+    directory = os.path.join(model_dir, CHECKPOINT_DIR)
+    if not tf.io.gfile.isdir(directory):
+        return
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except (tf.errors.OpError, ValueError):
+        return  # Keep everything: the files are the only record left.
+    if state is None:
+        return
+    kept = {os.path.basename(p) for p in state.all_model_checkpoint_paths}
+    for name in tf.io.gfile.listdir(directory):
+        name = name.rstrip("/")
+        prefix = name.split(".", 1)[0]
+        orphan = ("_temp" in name or name.startswith("checkpoint.tmp")
+                  or (name.startswith("ckpt-") and prefix not in kept))
+        if orphan:
+            path = os.path.join(directory, name)
+            logging.info("Removing orphaned checkpoint file %s", path)
+            if tf.io.gfile.isdir(path):
+                tf.io.gfile.rmtree(path)
+            else:
+                tf.io.gfile.remove(path)
 
 
 def load_config(model_dir):
@@ -75,13 +254,12 @@ def restore_model(model_dir, image_shape):
     Returns:
       (model, iteration of the checkpoint).
     """
-    path = latest(model_dir)
+    model = factory.make_model(image_shape)
+    model.compile()  # Its optimizers name every part a checkpoint holds.
+    path = restore(model.trackables(inference_only=True), model_dir,
+                   expected=model.trackables())
     if path is None:
         raise CheckpointError(
             f"No checkpoint in {os.path.join(model_dir, CHECKPOINT_DIR)}: "
             "train the model (or wait for its first checkpoint) first.")
-    model = factory.make_model(image_shape)
-    items = model.trackables(inference_only=True)
-    status = tf.train.Checkpoint(**items).restore(path)
-    status.assert_existing_objects_matched().expect_partial()
     return model, int(model.iteration.numpy())

@@ -10,6 +10,7 @@ original signature on the wrapper keeps both libraries happy.
 import inspect
 
 import gin
+import keras
 
 
 def keras_configurable(denylist=None):
@@ -22,3 +23,10 @@ def keras_configurable(denylist=None):
         return cls
 
     return decorate
+
+
+# Callbacks users add to a run from gin: `train.callbacks = [@EarlyStopping()]`.
+for _callback in (keras.callbacks.EarlyStopping, keras.callbacks.CSVLogger,
+                  keras.callbacks.BackupAndRestore,
+                  keras.callbacks.TensorBoard):
+    gin.external_configurable(_callback, module="keras.callbacks")

@@ -60,6 +60,9 @@ def read_idx_images(path):
     if magic != _IMAGE_MAGIC:
         raise DataError(f"{path}: magic number {magic}, expected "
                         f"{_IMAGE_MAGIC} (IDX images). Wrong or corrupt file.")
+    if count == 0:
+        raise DataError(f"{path}: the header says 0 images. Replace the "
+                        "file with an intact copy.")
     expected = int(count) * int(rows) * int(cols)
     if len(raw) - 16 != expected:
         raise DataError(
@@ -196,11 +199,26 @@ def to_float(images):
     return tf.cast(images, tf.float32) / 255.0
 
 
+def _training_images(name):
+    """The whole training split as one uint8 array [n, H, W, C]."""
+    dataset, count = load_images(name, split="train")
+    if count is None:  # TFDS: no random access, so read it once.
+        chunks = list(dataset.batch(4096).as_numpy_iterator())
+        return np.concatenate(chunks) if chunks else np.zeros((0,))
+    return next(dataset.batch(count).as_numpy_iterator())
+
+
 @gin.configurable(denylist=["name", "batch_size", "group_size",
-                            "input_context", "seed"])
+                            "input_context", "seed", "start_iteration"])
 def train_pipeline(name, batch_size, group_size=1, input_context=None,
-                   seed=0, shuffle_buffer=60000):
+                   seed=0, start_iteration=0, shuffle_buffer=None):
     """Per-replica training stream of [group_size, b, H, W, C] float32.
+
+    The order is a pure function of (seed, iteration): image position k of
+    a pipeline's stream is `index_shuffle(k mod n)` under the seed of epoch
+    k // n, a stateless permutation of the pipeline's n images. A run
+    resumed at iteration i therefore reads exactly what an uninterrupted
+    run reads from iteration i on.
 
     Args:
       name: dataset name.
@@ -208,21 +226,44 @@ def train_pipeline(name, batch_size, group_size=1, input_context=None,
       group_size: batches per element (one FlexAE iteration's worth).
       input_context: tf.distribute.InputContext, for sharding and the
         per-replica batch; None means one pipeline, one replica.
-      seed: shuffle seed (the trainer varies it on resume).
-      shuffle_buffer: shuffle buffer in images.
+      seed: seed of the data order.
+      start_iteration: the first element is this iteration's.
+      shuffle_buffer: ignored (every epoch is a full permutation); kept
+        so that older gin sheets still parse.
+
+    Raises:
+      DataError: the split has fewer images than one replica's batch.
     """
-    dataset, _ = load_images(name, split="train")
-    per_replica = batch_size
+    del shuffle_buffer
+    images = _training_images(name)
+    per_replica, pipelines, pipeline = batch_size, 1, 0
     if input_context is not None:
         per_replica = input_context.get_per_replica_batch_size(batch_size)
-        dataset = dataset.shard(input_context.num_input_pipelines,
-                                input_context.input_pipeline_id)
-    dataset = dataset.shuffle(shuffle_buffer, seed=seed,
-                              reshuffle_each_iteration=True).repeat()
-    # Batch before the cast: one vectorised op per batch, not per image.
-    dataset = dataset.batch(per_replica, drop_remainder=True)
-    dataset = dataset.batch(group_size, drop_remainder=True)
-    dataset = dataset.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+        pipelines = input_context.num_input_pipelines
+        pipeline = input_context.input_pipeline_id
+    images = images[pipeline::pipelines]
+    n = len(images)
+    if n < per_replica:
+        raise DataError(
+            f"Dataset {name!r} has {n} training images per input pipeline, "
+            f"fewer than one batch of {per_replica}: use a smaller "
+            "train.batch_size or a complete dataset.")
+    first = start_iteration * group_size * per_replica
+    images = tf.constant(images)
+
+    def epoch_order(epoch):
+        order = tf.random.experimental.index_shuffle(
+            tf.range(n, dtype=tf.int64),
+            tf.stack([tf.cast(seed, tf.int64), epoch * pipelines + pipeline]),
+            n - 1)
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    indices = tf.data.Dataset.range(first // n, np.iinfo(np.int64).max)
+    indices = indices.flat_map(epoch_order).skip(first % n)
+    indices = indices.batch(per_replica, drop_remainder=True)
+    indices = indices.batch(group_size, drop_remainder=True)
+    dataset = indices.map(lambda i: to_float(tf.gather(images, i)),
+                          num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

@@ -39,7 +39,8 @@ def main(argv):
     try:
         train_lib.train(model_dir)
     except errors.UserError as e:
-        cli.fail(e)
+        # gin appends "  In call to configurable 'train'" on a second line.
+        cli.fail(str(e).strip().splitlines()[0])
     logging.info("Done: %s", model_dir)
 
 

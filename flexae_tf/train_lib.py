@@ -1,35 +1,39 @@
-"""The training loop: strategy, data, model, checkpoints, summaries.
+"""The training loop: strategy, data and model, then `Model.fit`.
 
-Iterations run in chunks inside one `tf.function` (a `tf.range` loop around
-`strategy.run(model.train_step)`), so the host only syncs at chunk ends:
-the next log, picture or checkpoint boundary.
+One fit epoch spans the gcd of the log, picture, checkpoint and evaluation
+intervals and runs as ONE `steps_per_execution` call (a `tf.range` loop of
+`strategy.run(model.train_step)` inside one `tf.function`), so the host
+only syncs at epoch ends, which are exactly the boundaries; the outputs
+there are Keras callbacks (flexae_tf/callbacks.py), and users add their
+own from gin.
 """
 
+import math
 import os
-import time
 
 from absl import logging
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
+from flexae_tf import callbacks as callbacks_lib
 from flexae_tf import checkpoints
+from flexae_tf import configurables  # noqa: F401  (registers callbacks)
 from flexae_tf import data
 from flexae_tf import distribute
 from flexae_tf import errors
+from flexae_tf import resume
+from flexae_tf import run_lock
 from flexae_tf.metrics import model_metrics
 from flexae_tf.models import factory
-from flexae_tf import paths
-from flexae_tf import summaries
 
-
-class TrainingDiverged(errors.UserError):
-    """A loss became NaN or infinite."""
-
+TrainingDiverged = callbacks_lib.TrainingDiverged
 
 def make_train_function(model, strategy, jit_compile=False):
-    """tf.function running `num_iterations` iterations on `iterator`."""
+    """tf.function running `num_iterations` iterations on `iterator`.
+
+    The body of every fit epoch (see `fit`); the host syncs only at its end.
+    """
     step = (tf.function(model.train_step, jit_compile=True) if jit_compile
             else model.train_step)
 
@@ -50,151 +54,48 @@ def read_logs(model):
     return logs
 
 
-class Progress:
-    """Iterations/s, images/s and ETA over the run."""
+class Run:
+    """What the callbacks share: where the run is and where it writes."""
 
-    def __init__(self, start, total, images_per_iteration):
-        self.start, self.total = start, total
-        self.images_per_iteration = images_per_iteration
-        self.last_time, self.last_iteration = time.time(), start
-        self.rate = None
+    def __init__(self, **fields):
+        self.name, self.manager, self.logs = "training", None, {}
+        self.__dict__.update(fields)
 
-    def update(self, iteration):
-        now = time.time()
-        rate = (iteration - self.last_iteration) / max(now - self.last_time,
-                                                       1e-9)
-        # Smoothed, so one slow chunk (tracing, a checkpoint) does not
-        # swing the ETA.
-        self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate
-        self.last_time, self.last_iteration = now, iteration
-        return rate
+    def iteration_of(self, epoch):
+        return (epoch + 1) * self.epoch_length
 
-    def line(self, iteration, logs):
-        eta = (self.total - iteration) / max(self.rate, 1e-9)
-        losses = " ".join(f"{k}={v:.4g}" for k, v in logs.items())
-        return (f"iteration {iteration}/{self.total} "
-                f"({100.0 * iteration / self.total:.1f}%) | "
-                f"{self.rate:.2f} it/s, "
-                f"{self.rate * self.images_per_iteration:.0f} images/s | "
-                f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))} | "
-                f"{losses}")
+    def due(self, interval):
+        return bool(interval) and (self.iteration % interval == 0
+                                   or self.iteration == self.num_iterations)
 
 
-class Previews:
-    """Fixed inputs for the pictures written during training."""
-
-    def __init__(self, model, dataset, seed, num_images=64, num_pairs=8,
-                 num_steps=10, num_scatter=500):
-        try:
-            batches = data.eval_batches(dataset, "test", num_scatter)
-        except data.DataError:
-            batches = data.eval_batches(dataset, "train", num_scatter)
-        self.model = model
-        self.images = next(iter(batches))
-        self.num_images, self.num_pairs = num_images, num_pairs
-        self.num_steps = num_steps
-        self.noise = tf.random.stateless_normal(
-            (max(num_images, self.images.shape[0]), model.noise_dim),
-            seed=[seed, 1])
-
-    def write(self, step, out_dir):
-        model, real = self.model, self.images[:self.num_images]
-        summaries.write_grid("real", real, step, out_dir)
-        summaries.write_grid("reconstructions", model.reconstruct(real), step,
-                             out_dir)
-        samples = model.generate(self.noise[:self.num_images])
-        summaries.write_grid("samples", samples, step, out_dir)
-        pairs = self.images[:2 * self.num_pairs]
-        rows = model.interpolate(pairs[0::2], pairs[1::2], self.num_steps)
-        summaries.write_grid(
-            "interpolations",
-            np.reshape(rows, (-1,) + model.image_shape), step, out_dir,
-            columns=self.num_steps)
-        codes = model.encode(self.images)
-        prior = model.prior_codes(self.noise[:codes.shape[0]])
-        summaries.write_image(
-            "latent_scatter",
-            summaries.latent_scatter(codes, prior, f"iteration {step}"),
-            step, out_dir)
+def _check_arguments(num_iterations, eval_interval, eval_metrics, **positive):
+    for name, value in dict(positive, num_iterations=num_iterations).items():
+        if isinstance(value, bool):  # True is an int in Python.
+            raise errors.UserError(
+                f"train.{name}={value!r}: must be a positive integer.")
+    errors.check_positive("train.", num_iterations=num_iterations,
+                          **positive)
+    if (isinstance(eval_interval, bool) or not isinstance(eval_interval, int)
+            or eval_interval < 0):
+        raise errors.UserError(f"train.eval_interval={eval_interval!r}: "
+                               "must be 0 (never) or a positive integer.")
+    unknown = sorted(set(eval_metrics) - set(model_metrics.METRICS))
+    if eval_interval and unknown:
+        raise errors.UserError(
+            f"train.eval_metrics: unknown {unknown}; choose from "
+            f"{model_metrics.METRICS}.")
 
 
-def _check_finite(logs, start, end, manager):
-    bad = [name for name, value in logs.items() if not np.isfinite(value)]
-    if bad:
-        raise TrainingDiverged(
-            f"Loss {', '.join(bad)} is not finite between iterations "
-            f"{start} and {end}; stopped. The last good checkpoint "
-            f"({manager.latest_checkpoint}) is kept. Lower the learning "
-            "rates or check the data.")
-
-
-class _Outputs:
-    """What the run writes at chunk boundaries: logs, pictures, checkpoints.
-
-    The loop only stops at these boundaries, so they are the only host
-    syncs of a run.
-    """
-
-    def __init__(self, model, dataset, seed, out_dir, manager, intervals,
-                 evaluation_settings):
-        self.model, self.dataset, self.manager = model, dataset, manager
-        (self.log_interval, self.image_interval, self.checkpoint_interval,
-         self.eval_interval) = intervals
-        self.eval_metrics, self.eval_num_samples = evaluation_settings
-        self.images_dir = os.path.join(out_dir, "images")
-        self.previews = Previews(model, dataset, seed)
-        self.writer = tf.summary.create_file_writer(
-            os.path.join(out_dir, "train"))
-
-    def next_boundary(self, iteration, last):
-        intervals = [k for k in (self.log_interval, self.image_interval,
-                                 self.checkpoint_interval,
-                                 self.eval_interval) if k]
-        return min([last] + [(iteration // k + 1) * k for k in intervals])
-
-    def write(self, iteration, logs, progress, done):
-        rate = progress.update(iteration)
-        due = lambda k: bool(k) and (iteration % k == 0 or done)
-        with self.writer.as_default():
-            if due(self.log_interval):
-                logging.info(progress.line(iteration, logs))
-                for name, value in logs.items():
-                    tf.summary.scalar(f"losses/{name}", value, step=iteration)
-                tf.summary.scalar("speed/iterations_per_second", rate,
-                                  step=iteration)
-            pictures, save = due(self.image_interval), due(
-                self.checkpoint_interval)
-            if (pictures or save) and hasattr(self.model, "fit_prior"):
-                # Ex-post priors (AE/RAE + GMM) follow the current codes.
-                self.model.fit_prior(data.eval_batches(
-                    self.dataset, "train", 500, self.model.num_fit_images))
-            if pictures:
-                self.previews.write(iteration, self.images_dir)
-            if save:
-                self.manager.save(checkpoint_number=iteration)
-            if self.eval_interval and iteration % self.eval_interval == 0:
-                self._evaluate(iteration)
-        self.writer.flush()
-
-    def _evaluate(self, iteration):
-        results = model_metrics.evaluate(
-            self.model, self.dataset, self.eval_metrics,
-            self.eval_num_samples, out_dir=self.images_dir, step=iteration)
-        for name, value in model_metrics.flatten(results).items():
-            tf.summary.scalar(f"eval/{name}", value, step=iteration)
-        logging.info("Evaluation at iteration %d: %s", iteration, results)
-
-
-def _restore(manager, model, path):
+def _restore(model, model_dir, warm_start_from):
+    """Resumes from model_dir (or warm-starts); returns the iteration."""
+    configured = resume.optimizer_settings(model)
+    path = checkpoints.restore(model.trackables(), model_dir)
     if path is None:
+        if warm_start_from:
+            resume.warm_start(model, warm_start_from)
         return 0
-    try:
-        manager.checkpoint.restore(path).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
-        raise checkpoints.CheckpointError(
-            f"Checkpoint {path} does not match the current configuration "
-            f"({str(e).splitlines()[0]}). Use a new --model_dir or the gin "
-            "config the run was started with.") from e
+    resume.apply_settings(model, configured)
     iteration = int(model.iteration.numpy())
     logging.info("Resumed from %s at iteration %d.", path, iteration)
     return iteration
@@ -205,8 +106,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
           log_interval=100, image_interval=1000, checkpoint_interval=1000,
           keep_checkpoints=3, jit_compile=False, strategy="mirrored",
           seed=0, eval_interval=0, eval_metrics=("fid",),
-          eval_num_samples=10000):
-    """Trains FlexAE in model_dir, resuming from its latest checkpoint.
+          eval_num_samples=10000, callbacks=(), warm_start_from=None):
+    """Trains the configured model in model_dir, resuming from its checkpoint.
 
     Args:
       model_dir: checkpoints, TensorBoard events, pictures and gin config.
@@ -216,7 +117,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       batch_size: global batch size.
       log_interval: iterations between loss logs and scalar summaries.
       image_interval: iterations between picture summaries.
-      checkpoint_interval: iterations between checkpoints.
+      checkpoint_interval: iterations between checkpoints (and
+        `model.keras`).
       keep_checkpoints: checkpoints kept on disk.
       jit_compile: compile the iteration with XLA.
       strategy: distribute.make_strategy name.
@@ -226,31 +128,59 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         `python -m flexae_tf.evaluate` after training instead).
       eval_metrics: metrics of the periodic evaluation (model_metrics.METRICS).
       eval_num_samples: N of the periodic model_metrics.
+      callbacks: extra Keras callbacks, run after the built-in ones at
+        every boundary (one fit epoch; `logs` holds the loss means and
+        `iteration`), e.g. `[@EarlyStopping()]` with
+        `EarlyStopping.monitor = 'recon_loss'`.
+      warm_start_from: a model_dir whose latest networks initialise a NEW
+        run (ignored once model_dir has a checkpoint). Resuming another
+        model's checkpoint without it is an error.
 
     Returns:
       The trained model.
 
     Raises:
-      TrainingDiverged: a loss became NaN/inf; the last good checkpoint
-        stays in model_dir.
+      TrainingDiverged: a loss or weight became NaN/inf; the last good
+        checkpoint stays in model_dir.
+      errors.UserError: bad configuration, a model_dir in use or
+        unusable, or checkpoints of another model.
     """
-    errors.check_positive(
-        "train.", num_iterations=num_iterations, batch_size=batch_size,
-        log_interval=log_interval, image_interval=image_interval,
-        checkpoint_interval=checkpoint_interval,
-        keep_checkpoints=keep_checkpoints)
+    _check_arguments(num_iterations, eval_interval, eval_metrics,
+                     batch_size=batch_size, log_interval=log_interval,
+                     image_interval=image_interval,
+                     checkpoint_interval=checkpoint_interval,
+                     keep_checkpoints=keep_checkpoints)
     image_shape = data.image_shape(dataset)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
+    chief = distribute.is_chief(strategy)
     out_dir = distribute.output_dir(model_dir, strategy)
+    run_lock.prepare_dir(model_dir)
+    run_lock.prepare_dir(out_dir)
+    # Workers only read the chief's model_dir; the chief alone owns it.
+    lock = run_lock.RunLock(model_dir) if chief else None
+    try:
+        if chief:
+            checkpoints.clean(model_dir)
+        return _train(model_dir, out_dir, chief, strategy, image_shape,
+                      locals())
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(model_dir, out_dir, chief, strategy, image_shape, config):
+    num_iterations, batch_size = config["num_iterations"], config["batch_size"]
     with strategy.scope():
         model = factory.make_model(image_shape)
-        model.compile(jit_compile=jit_compile)
+        model.compile(jit_compile=config["jit_compile"])
+    # The networks are built in __init__; without `built`, fit would
+    # trace the model symbolically on a batch it draws from the data.
     # Non-chief checkpoints are never read back: keep one, not N.
     manager = checkpoints.manager(
-        model, out_dir, keep_checkpoints if out_dir == model_dir else 1)
+        model, out_dir, config["keep_checkpoints"] if chief else 1)
     # Every worker resumes from the chief's checkpoints (BackupAndRestore).
-    start = _restore(manager, model, checkpoints.latest(model_dir))
+    start = _restore(model, model_dir, config["warm_start_from"])
     distribute.check_same_iteration(strategy, start)
     if start >= num_iterations:
         logging.info("Already trained for %d iterations.", start)
@@ -259,33 +189,65 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         raise errors.UserError(
             f"train.batch_size={batch_size} is not divisible by the "
             f"{strategy.num_replicas_in_sync} replicas.")
-    iterator = iter(strategy.distribute_datasets_from_function(
+    intervals = [config[k] for k in ("log_interval", "image_interval",
+                                     "checkpoint_interval", "eval_interval")]
+    # Epoch ends must fall on every boundary, on the resume point and on
+    # the last iteration.
+    epoch_length = math.gcd(*intervals, num_iterations, start)
+    seed, dataset = config["seed"], config["dataset"]
+    inputs = strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
-            dataset, batch_size, model.group_size, context,
-            seed=seed + start)))
-    run = make_train_function(model, strategy, jit_compile)
-    average_replicas = distribute.replica_averager(
-        strategy, model.non_trainable_variables)
-    outputs = _Outputs(model, dataset, seed, out_dir, manager,
-                       (log_interval, image_interval, checkpoint_interval,
-                        eval_interval), (eval_metrics, eval_num_samples))
-    progress = Progress(start, num_iterations,
-                        batch_size * model.group_size)
-    logging.info("Training %s from iteration %d to %d in %s (%d replicas).",
-                 dataset, start, num_iterations, model_dir,
-                 strategy.num_replicas_in_sync)
-    iteration = start
-    while iteration < num_iterations:
-        target = outputs.next_boundary(iteration, num_iterations)
-        run(iterator, tf.constant(target - iteration))
-        average_replicas()
-        logs = read_logs(model)
-        _check_finite(logs, iteration, target, manager)
-        if iteration == start:
-            paths.write_atomically(
-                os.path.join(out_dir, checkpoints.CONFIG_FILE),
-                gin.operative_config_str())
-        iteration = target
-        outputs.write(iteration, logs, progress,
-                      done=iteration == num_iterations)
+            dataset, batch_size, model.group_size, context, seed=seed,
+            start_iteration=start))
+    resume.purge_events(os.path.join(out_dir, "train"), start)
+    run = Run(iteration=start, num_iterations=num_iterations,
+               epoch_length=epoch_length, manager=manager, out_dir=out_dir,
+               dataset=dataset, seed=seed,
+               writer=tf.summary.create_file_writer(
+                   os.path.join(out_dir, "train")),
+               log_interval=intervals[0], image_interval=intervals[1],
+               checkpoint_interval=intervals[2], eval_interval=intervals[3])
+    built_in = [
+        callbacks_lib.Boundary(run, distribute.replica_averager(
+            strategy, model.non_trainable_variables)),
+        callbacks_lib.Progress(run, batch_size * model.group_size,
+                               gin.operative_config_str),
+        callbacks_lib.Previews(run),
+        callbacks_lib.Checkpoints(run, chief),
+        callbacks_lib.Evaluation(run, config["eval_metrics"],
+                                 config["eval_num_samples"]),
+    ]
+    logging.info("Training %s from iteration %d to %d in %s (%d replicas, "
+                 "%d iterations per host sync).", dataset, start,
+                 num_iterations, model_dir, strategy.num_replicas_in_sync,
+                 epoch_length)
+    fit(model, inputs, run, built_in + list(config["callbacks"]))
+    run.writer.close()
     return model
+
+
+def fit(model, inputs, run, callbacks):
+    """`model.fit` from run.iteration to run.num_iterations.
+
+    One epoch is run.epoch_length iterations in one `steps_per_execution`
+    call; both ends must be multiples of it. `callbacks` should start with
+    a `callbacks.Boundary`, which keeps run.iteration and run.logs.
+    """
+    length = run.epoch_length
+    if run.iteration % length or run.num_iterations % length:
+        raise ValueError(f"Iterations {run.iteration}..{run.num_iterations} "
+                         f"are not whole epochs of {length}.")
+    model.built = True  # See _train.
+    model.steps_per_execution = length
+    # fit's own multi-step function (a while_loop over optional inputs)
+    # fails under MultiWorkerMirroredStrategy ("You must feed a value for
+    # placeholder tensor 'while/cond/Placeholder'"); the inputs never end,
+    # so a plain in-graph loop of `length` steps does the same job. fit
+    # uses a preset `train_function` as is.
+    run_steps = make_train_function(model, model.distribute_strategy,
+                                    model.jit_compile)
+    steps = tf.constant(length)
+    model.train_function = lambda iterator: run_steps(iterator, steps) or {}
+    model.fit(inputs, epochs=run.num_iterations // length,
+              initial_epoch=run.iteration // length, steps_per_epoch=length,
+              callbacks=callbacks, shuffle=False, verbose=0)

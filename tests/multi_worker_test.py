@@ -234,12 +234,12 @@ def _reference_main(argv):
     shard = data.train_pipeline
 
     def interleaved_shards(name, batch_size, group_size=1,
-                           input_context=None, seed=0):
+                           input_context=None, seed=0, start_iteration=0):
         assert input_context.num_input_pipelines == 1
         shards = tuple(
             shard(name, batch_size, group_size,
                   tf.distribute.InputContext(NUM_WORKERS, w, NUM_WORKERS),
-                  seed=seed)
+                  seed=seed, start_iteration=start_iteration)
             for w in range(NUM_WORKERS))
 
         def one_per_replica(*elements):

@@ -67,8 +67,7 @@ def test_resume_restores_every_state_and_takes_the_same_next_step(tmp_path):
         assert any(key.startswith(part) for key in before), part
     for key in before:
         np.testing.assert_array_equal(before[key], after[key], err_msg=key)
-    groups = next(iter(data.train_pipeline(
-        "mnist", 8, trained.group_size, shuffle_buffer=10)))
+    groups = next(iter(data.train_pipeline("mnist", 8, trained.group_size)))
     logs_a = tf.function(trained.train_step)(groups)
     logs_b = tf.function(resumed.train_step)(groups)
     for name in logs_a:
@@ -162,3 +161,23 @@ def test_bad_input_is_one_clear_error(tmp_path, args, env, message):
     assert process.returncode != 0
     assert message in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where,message", [
+    ("file", "is a file"), ("file/run", "a part of it is a file"),
+    ("locked", "in use by another trainer (pid")])
+def test_unusable_model_dir_is_one_line_exit_2(tmp_path, where, message):
+    from flexae_tf import run_lock  # pylint: disable=g-import-not-at-top
+    (tmp_path / "file").write_text("not a directory")
+    (tmp_path / "locked").mkdir()
+    holder = run_lock.RunLock(str(tmp_path / "locked"))
+    try:
+        process = _main(f"--gin_file={TINY}",
+                        f"--model_dir={tmp_path / where}")
+        _, err = process.communicate(timeout=300)
+    finally:
+        holder.release()
+    assert process.returncode == 2, err[-2000:]
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("error: ")
+

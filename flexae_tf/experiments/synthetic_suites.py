@@ -8,10 +8,12 @@
   FlexAE. Scatter plots of encoded test codes and prior samples.
 
 Models use the MLP encoder and decoder (gin/experiments/synthetic.gin) and
-are trained by `train_lib.make_train_function` on an in-memory tf.data
-pipeline; no checkpoints are written (a suite reruns in minutes).
+are trained by `train_lib.fit` (Model.fit, as image training) on an
+in-memory tf.data pipeline; no checkpoints are written (a suite reruns in
+minutes).
 """
 
+import math
 import os
 import time
 
@@ -23,6 +25,7 @@ import tensorflow as tf
 from keras import ops
 
 from flexae_tf.models import baselines
+from flexae_tf import callbacks
 from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf.experiments import reports
@@ -80,15 +83,42 @@ def _pipeline(x, batch_size, group_size, seed):
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+class _History(keras.callbacks.Callback):
+    """History points every eval_interval iterations (after Boundary)."""
+
+    def __init__(self, run, eval_interval, evaluate):
+        super().__init__()
+        self.run, self.eval_interval = run, eval_interval
+        self.evaluate = evaluate
+        self.points, self.start = [], time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        run = self.run
+        if not run.due(self.eval_interval):
+            return
+        point = dict(iteration=run.iteration,
+                     seconds=time.time() - self.start, **run.logs)
+        point.update(self.evaluate(self.model))
+        self.points.append(point)
+        logging.info("%s: iteration %d/%d (%.1f it/s) %s", run.name,
+                     run.iteration, run.num_iterations,
+                     run.iteration / point["seconds"],
+                     " ".join(f"{k}={v:.4g}" for k, v in point.items()
+                              if k not in ("iteration", "seconds")))
+
+
 def train_on_array(model, x, num_iterations, batch_size, eval_interval,
                    evaluate, seed=0, name="model"):
     """Trains a compiled model on rows of x; evaluates every eval_interval.
+
+    Goes through `train_lib.fit` (Model.fit with the Boundary callback's
+    replica sync and finiteness checks), like image training.
 
     Args:
       model: compiled model (FlexAE API) on vector data.
       x: float32 [n, d] training data.
       num_iterations, batch_size: budget.
-      eval_interval: iterations between history points.
+      eval_interval: iterations between history points (and the last).
       evaluate: model -> dict of numbers, added to each history point.
       seed: data order.
       name: for progress lines.
@@ -96,27 +126,16 @@ def train_on_array(model, x, num_iterations, batch_size, eval_interval,
     Returns:
       History: a list of {"iteration", "seconds", tracker means over the
       interval..., evaluate(model)...}.
+
+    Raises:
+      train_lib.TrainingDiverged: a loss or weight became NaN/inf.
     """
-    run = train_lib.make_train_function(model, tf.distribute.get_strategy())
-    iterator = iter(_pipeline(x, batch_size, model.group_size, seed))
-    history, iteration, start = [], 0, time.time()
-    while iteration < num_iterations:
-        target = min(num_iterations, iteration + eval_interval)
-        run(iterator, tf.constant(target - iteration))
-        logs = train_lib.read_logs(model)
-        bad = [k for k, v in logs.items() if not np.isfinite(v)]
-        if bad:
-            raise train_lib.TrainingDiverged(
-                f"{name}: {', '.join(bad)} not finite by iteration {target}.")
-        iteration = target
-        point = dict(iteration=iteration, seconds=time.time() - start, **logs)
-        point.update(evaluate(model))
-        history.append(point)
-        logging.info("%s: iteration %d/%d (%.1f it/s) %s", name, iteration,
-                     num_iterations, iteration / point["seconds"],
-                     " ".join(f"{k}={v:.4g}" for k, v in point.items()
-                              if k not in ("iteration", "seconds")))
-    return history
+    run = train_lib.Run(name=name, iteration=0, num_iterations=num_iterations,
+                        epoch_length=math.gcd(eval_interval, num_iterations))
+    history = _History(run, eval_interval, evaluate)
+    train_lib.fit(model, _pipeline(x, batch_size, model.group_size, seed),
+                  run, [callbacks.Boundary(run, lambda: None), history])
+    return history.points
 
 
 def _final_metrics(model, data, num_samples):
