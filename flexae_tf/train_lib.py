@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from flexae_tf import accelerate
 from flexae_tf import checkpoints
 from flexae_tf import data
 from flexae_tf import distribute
@@ -21,6 +22,7 @@ from flexae_tf import errors
 from flexae_tf.metrics import model_metrics
 from flexae_tf.models import factory
 from flexae_tf import paths
+from flexae_tf import precision as precision_lib
 from flexae_tf import summaries
 
 
@@ -205,7 +207,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
           log_interval=100, image_interval=1000, checkpoint_interval=1000,
           keep_checkpoints=3, jit_compile=False, strategy="mirrored",
           seed=0, eval_interval=0, eval_metrics=("fid",),
-          eval_num_samples=10000):
+          eval_num_samples=10000, precision="float32"):
     """Trains FlexAE in model_dir, resuming from its latest checkpoint.
 
     Args:
@@ -218,7 +220,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       image_interval: iterations between picture summaries.
       checkpoint_interval: iterations between checkpoints.
       keep_checkpoints: checkpoints kept on disk.
-      jit_compile: compile the iteration with XLA.
+      jit_compile: compile the iteration with XLA: True, False or 'auto'
+        (on when a GPU is visible; accelerate.py). With XLA on, compiled
+        code is cached in <model_dir>/xla_cache for resumes.
       strategy: distribute.make_strategy name.
       seed: seed of initial weights, data order and preview noise (the
         training noise has its own, FlexAE.seed).
@@ -226,6 +230,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         `python -m flexae_tf.evaluate` after training instead).
       eval_metrics: metrics of the periodic evaluation (model_metrics.METRICS).
       eval_num_samples: N of the periodic model_metrics.
+      precision: 'float32', 'mixed_bfloat16' or 'mixed_float16' (Keras
+        dtype policy of the networks; precision.py).
 
     Returns:
       The trained model.
@@ -243,7 +249,10 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
     out_dir = distribute.output_dir(model_dir, strategy)
-    with strategy.scope():
+    jit_compile = accelerate.resolve_jit_compile(jit_compile)
+    if jit_compile:
+        accelerate.enable_compilation_cache(out_dir)
+    with strategy.scope(), precision_lib.policy(precision):
         model = factory.make_model(image_shape)
         model.compile(jit_compile=jit_compile)
     # Non-chief checkpoints are never read back: keep one, not N.

@@ -9,6 +9,8 @@ overridden in gin with the role as scope, e.g.
 import gin
 import keras
 
+from flexae_tf import precision
+
 # role: (learning_rate, beta_1, beta_2), from the authors' code.
 PAPER_SETTINGS = {
     "reconstruction": (2e-4, 0.9, 0.999),
@@ -44,5 +46,6 @@ def build(role, variables):
     """
     with gin.config_scope(role):
         optimizer = make_optimizer(role)
+    optimizer = precision.loss_scaled(optimizer)  # float16 only
     optimizer.build(variables)
     return optimizer
