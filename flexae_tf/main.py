@@ -15,6 +15,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
+from flexae_tf import accelerate
 from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import train_lib
@@ -44,4 +45,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    accelerate.reserve_compilation_cache()  # Before app.run lists devices.
     app.run(main)

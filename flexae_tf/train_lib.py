@@ -245,13 +245,13 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         log_interval=log_interval, image_interval=image_interval,
         checkpoint_interval=checkpoint_interval,
         keep_checkpoints=keep_checkpoints)
+    # First: TensorFlow reads TF_XLA_FLAGS when it first lists devices.
+    xla_cache = accelerate.enable_compilation_cache(model_dir, jit_compile)
+    jit_compile = accelerate.resolve_jit_compile(jit_compile, xla_cache)
     image_shape = data.image_shape(dataset)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
     out_dir = distribute.output_dir(model_dir, strategy)
-    jit_compile = accelerate.resolve_jit_compile(jit_compile)
-    if jit_compile:
-        accelerate.enable_compilation_cache(out_dir)
     with strategy.scope(), precision_lib.policy(precision):
         model = factory.make_model(image_shape)
         model.compile(jit_compile=jit_compile)
@@ -284,6 +284,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                  dataset, start, num_iterations, model_dir,
                  strategy.num_replicas_in_sync)
     iteration = start
+    if jit_compile:
+        accelerate.align_trace_names()  # Same cache key on resume.
     while iteration < num_iterations:
         target = outputs.next_boundary(iteration, num_iterations)
         run(iterator, tf.constant(target - iteration))
