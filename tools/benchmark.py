@@ -53,6 +53,7 @@ import gin
 
 from flexae_tf import accelerate
 from flexae_tf import cli
+from flexae_tf import paths
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", ["gin/mnist.gin"], "Gin files.")
@@ -87,6 +88,15 @@ def _fmt(stats, unit="", scale=1.0):
 def _load():
     return "load average %.2f %.2f %.2f on %d CPUs" % (
         os.getloadavg() + (os.cpu_count(),))
+
+
+def _tool(name):
+    """A module of tools/, as `python -m tools.benchmark` or as a script."""
+    import importlib  # pylint: disable=g-import-not-at-top
+    try:
+        return importlib.import_module(f"tools.{name}")
+    except ImportError:  # Run as tools/benchmark.py: tools/ is on sys.path.
+        return importlib.import_module(name)
 
 
 def _train_arg(name):
@@ -151,7 +161,7 @@ def training(model, run, iterations, warmup, repeats):
 
 def measure(batch_size):
     """Runs the requested parts; returns and prints their results."""
-    from tools import benchmark_phases  # pylint: disable=g-import-not-at-top
+    benchmark_phases = _tool("benchmark_phases")
     results = {"batch_size": batch_size}
     model, strategy, jit, iterator, run = build(batch_size)
     group = model.group_size
@@ -234,16 +244,15 @@ def other_parts(batch_size):
     if "tflite" in FLAGS.parts:
         model = factory.make_model(shape)
         with tempfile.TemporaryDirectory() as tmp:
-            paths = tflite.write_tflite(model, os.path.join(tmp, "tflite"),
+            files = tflite.write_tflite(model, os.path.join(tmp, "tflite"),
                                         tmp, FLAGS.tflite_batch)
-            for variant, path in paths.items():
+            for variant, path in files.items():
                 ms = tflite.benchmark_tflite(path, runs=FLAGS.iterations)
                 print(f"tflite sampler {variant}: "
                       f"{os.path.getsize(path) / 2**20:.1f} MiB, "
                       f"{ms:.2f} ms/image (batch {FLAGS.tflite_batch})")
     if FLAGS.workers:
-        from tools import launch_local_workers
-        best, median = launch_local_workers.iterations_per_second(
+        best, median = _tool("launch_local_workers").iterations_per_second(
             FLAGS.workers, FLAGS.gin_file, FLAGS.gin_param)
         print(f"{FLAGS.workers} local workers: {median:.2f} it/s median "
               f"chunk (best {best:.2f}); one host: overhead, not speed-up")
@@ -279,7 +288,7 @@ def ab(batch_size):
                     + [f"--gin_file={f}" for f in FLAGS.gin_file]
                     + [f"--gin_param={p}" for p in FLAGS.gin_param + bindings])
                 print(f"round {round_ + 1}, {setting}: {_load()}", flush=True)
-                subprocess.run(command, check=True,
+                subprocess.run(command, check=True, cwd=paths.REPO_ROOT,
                                env=dict(os.environ, **env),
                                stdout=subprocess.DEVNULL)
                 with open(out) as f:
@@ -300,7 +309,8 @@ def main(argv):
     cli.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     batch_size = FLAGS.batch_size or _train_arg("batch_size")
-    print("command: python -m tools.benchmark "
+    program = "-m tools.benchmark" if __package__ else sys.argv[0]
+    print(f"command: python {program} "
           + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     print(f"machine: {_load()}; TensorFlow {tf.__version__}; devices "
           f"{[d.name for d in tf.config.list_logical_devices()]}; "
