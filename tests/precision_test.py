@@ -158,3 +158,23 @@ def test_float16_loss_scaling_recovers_an_underflowing_gradient():
     optimizer.apply([g * np.inf for g in scaled], net.trainable_variables)
     np.testing.assert_array_equal(kernel.numpy(), before)
     assert float(optimizer.dynamic_scale) == 2.0**14
+
+
+@pytest.mark.skipif(
+    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
+    reason="../shared/datasets/mnist is absent")
+def test_train_precision_builds_the_run_under_that_policy(tmp_path):
+    # pylint: disable=g-import-not-at-top
+    from flexae_tf import train_lib
+    gin.clear_config()
+    cli.load_gin([TINY], ["train.precision = 'mixed_bfloat16'",
+                          "FlexAE.critic_steps = 1"])
+    # train() raises TrainingDiverged on a non-finite loss.
+    model = train_lib.train(str(tmp_path / "run"), num_iterations=2)
+    assert model.encoder.conv_2.compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+    assert int(model.iteration.numpy()) == 2
+    gin.clear_config()
+    cli.load_gin([TINY], ["train.precision = 'bf16'"])
+    with pytest.raises(errors.UserError, match="train.precision='bf16'"):
+        train_lib.train(str(tmp_path / "bad"))
