@@ -110,67 +110,21 @@ def _train_arg(name):
             train_lib.train.__wrapped__).parameters[name].default
 
 
-def build(batch_size):
-    """(model, strategy, jit_compile, per-replica iterator) as train() has."""
-    # pylint: disable=g-import-not-at-top
-    import tensorflow as tf
-    from flexae_tf import data
-    from flexae_tf import distribute
-    from flexae_tf import precision
-    from flexae_tf.models import factory
-    jit = accelerate.resolve_jit_compile(_train_arg("jit_compile"))
-    dataset = _train_arg("dataset")
-    strategy = distribute.make_strategy(_train_arg("strategy"))
-    with strategy.scope(), precision.policy(_train_arg("precision")):
-        model = factory.make_model(data.image_shape(dataset))
-        model.compile(jit_compile=jit)
-    iterator = iter(strategy.distribute_datasets_from_function(
-        lambda context: data.train_pipeline(
-            dataset, batch_size, model.group_size, context)))
-    step = tf.function(model.train_step, jit_compile=True) if jit else (
-        model.train_step)
-
-    @tf.function
-    def run(num_iterations):
-        for _ in tf.range(num_iterations):
-            strategy.run(step, args=(next(iterator),))
-
-    return model, strategy, jit, iterator, run
-
-
-def _sync(model):
-    # Reading a tracker waits for every queued op of the iteration.
-    float(next(iter(model.trackers.values())).result())
-
-
-def training(model, run, iterations, warmup, repeats):
-    """Warm-up seconds and per-repeat iterations/s."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    start = time.perf_counter()
-    run(tf.constant(warmup))
-    _sync(model)
-    warmup_s = time.perf_counter() - start
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(tf.constant(iterations))
-        _sync(model)
-        rates.append(iterations / (time.perf_counter() - start))
-    return warmup_s, rates
-
-
 def measure(batch_size):
     """Runs the requested parts; returns and prints their results."""
     benchmark_phases = _tool("benchmark_phases")
     results = {"batch_size": batch_size}
-    model, strategy, jit, iterator, run = build(batch_size)
+    jit = accelerate.resolve_jit_compile(_train_arg("jit_compile"))
+    model, strategy, iterator, run = benchmark_phases.build(
+        _train_arg("dataset"), batch_size, _train_arg("strategy"),
+        _train_arg("precision"), jit)
     group = model.group_size
     print(f"model: {type(model).__name__}, batch {batch_size}, "
           f"{strategy.num_replicas_in_sync} replicas, jit_compile={jit}, "
           f"precision={_train_arg('precision')}, {group} batches/iteration")
     if "training" in FLAGS.parts:
-        warmup_s, rates = training(model, run, FLAGS.iterations,
-                                   FLAGS.warmup, FLAGS.repeats)
+        warmup_s, rates = benchmark_phases.training(
+            model, run, FLAGS.iterations, FLAGS.warmup, FLAGS.repeats)
         stats = _spread(rates)
         results.update(warmup_s=warmup_s, rates=rates, training=stats)
         print(f"training: {_fmt(stats, ' it/s')}; "

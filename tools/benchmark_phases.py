@@ -1,6 +1,7 @@
 """Where a FlexAE iteration spends its time: phases, passes, input pipeline.
 
-Used by tools/benchmark.py. Each phase of `FlexAE.train_step` (the model's
+Used by tools/benchmark.py. Whole iterations run as the trainer runs them.
+Each phase of `FlexAE.train_step` (the model's
 `_reconstruction_step`, `_latent_critic_step`, ...) runs alone in its own
 tf.function under the run's strategy and XLA setting, on fixed inputs, so
 the sum over phases (times their calls per iteration) can be set beside
@@ -19,6 +20,53 @@ from flexae_tf import data
 
 NETWORKS = ("encoder", "decoder", "prior_generator", "latent_critic",
             "image_critic")
+
+
+def build(dataset, batch_size, strategy_name, precision_name, jit_compile):
+    """(model, strategy, per-replica iterator, run) as train() makes them.
+
+    `run(n)` runs n iterations in one tf.function, as the trainer does.
+    """
+    # pylint: disable=g-import-not-at-top
+    from flexae_tf import distribute
+    from flexae_tf import precision
+    from flexae_tf.models import factory
+    strategy = distribute.make_strategy(strategy_name)
+    with strategy.scope(), precision.policy(precision_name):
+        model = factory.make_model(data.image_shape(dataset))
+        model.compile(jit_compile=jit_compile)
+    iterator = iter(strategy.distribute_datasets_from_function(
+        lambda context: data.train_pipeline(
+            dataset, batch_size, model.group_size, context)))
+    step = (tf.function(model.train_step, jit_compile=True) if jit_compile
+            else model.train_step)
+
+    @tf.function
+    def run(num_iterations):
+        for _ in tf.range(num_iterations):
+            strategy.run(step, args=(next(iterator),))
+
+    return model, strategy, iterator, run
+
+
+def _sync(model):
+    # Reading a tracker waits for every queued op of the iteration.
+    float(next(iter(model.trackers.values())).result())
+
+
+def training(model, run, iterations, warmup, repeats):
+    """Warm-up seconds and per-repeat iterations/s of whole iterations."""
+    start = time.perf_counter()
+    run(tf.constant(warmup))
+    _sync(model)
+    warmup_s = time.perf_counter() - start
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(tf.constant(iterations))
+        _sync(model)
+        rates.append(iterations / (time.perf_counter() - start))
+    return warmup_s, rates
 
 
 def _phases(model, images, images_2):
