@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from flexae_tf import artifacts
 from flexae_tf import checkpoints
 from flexae_tf import data
 from flexae_tf import errors
@@ -215,7 +216,6 @@ class Checkpoints(keras.callbacks.Callback):
         super().__init__()
         self.run, self.chief = run, chief
         self.saved = None
-        self._warned = False
 
     def on_train_begin(self, logs=None):
         self.saved = self.run.iteration
@@ -244,19 +244,14 @@ class Checkpoints(keras.callbacks.Callback):
             self._save_keras()
 
     def _save_keras(self):
-        path = os.path.join(self.run.out_dir, "model.keras")
-        tmp = os.path.join(self.run.out_dir, f".model-{os.getpid()}.keras")
+        path = os.path.join(self.run.out_dir, artifacts.KERAS_FILE)
         try:
-            self.model.save(tmp)
-            os.replace(tmp, path)
-        except Exception as e:  # pylint: disable=broad-except
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            if not self._warned:
-                logging.warning("model.keras not written (%s: %s); the "
-                                "checkpoints hold the model.",
-                                type(e).__name__, str(e).splitlines()[:1])
-                self._warned = True
+            artifacts.save(self.model, path)
+        except (OSError, tf.errors.OpError) as e:
+            raise CheckpointWriteError(
+                f"Cannot write {path} ({str(e).strip().splitlines()[0]}); "
+                "disk full? The checkpoint of this iteration is written: "
+                "free space and rerun to resume.") from e
 
 
 class Evaluation(keras.callbacks.Callback):

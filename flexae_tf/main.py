@@ -15,6 +15,7 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
+from flexae_tf import accelerate
 from flexae_tf import cli
 from flexae_tf import errors
 from flexae_tf import train_lib
@@ -46,6 +47,7 @@ def main(argv):
 
 def run():
     """Console-script entry point (pyproject.toml)."""
+    accelerate.reserve_compilation_cache()  # Before app.run lists devices.
     app.run(main, flags_parser=cli.parse_flags)
 
 

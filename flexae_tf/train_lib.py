@@ -16,14 +16,17 @@ import gin
 import keras
 import tensorflow as tf
 
+from flexae_tf import accelerate
 from flexae_tf import callbacks as callbacks_lib
 from flexae_tf import checkpoints
 from flexae_tf import configurables  # noqa: F401  (registers callbacks)
 from flexae_tf import data
 from flexae_tf import distribute
 from flexae_tf import errors
+from flexae_tf import precision as precision_lib
 from flexae_tf import resume
 from flexae_tf import run_lock
+from flexae_tf import selection
 from flexae_tf.metrics import model_metrics
 from flexae_tf.models import factory
 
@@ -106,7 +109,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
           log_interval=100, image_interval=1000, checkpoint_interval=1000,
           keep_checkpoints=3, jit_compile=False, strategy="mirrored",
           seed=0, eval_interval=0, eval_metrics=("fid",),
-          eval_num_samples=10000, callbacks=(), warm_start_from=None):
+          eval_num_samples=10000, callbacks=(), warm_start_from=None,
+          precision="float32"):
     """Trains the configured model in model_dir, resuming from its checkpoint.
 
     Args:
@@ -120,7 +124,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       checkpoint_interval: iterations between checkpoints (and
         `model.keras`).
       keep_checkpoints: checkpoints kept on disk.
-      jit_compile: compile the iteration with XLA.
+      jit_compile: compile the iteration with XLA: True, False or 'auto'
+        (on when a GPU is visible; accelerate.py). With XLA on, compiled
+        code is cached in <model_dir>/xla_cache for resumes.
       strategy: distribute.make_strategy name.
       seed: seed of initial weights, data order and preview noise (the
         training noise has its own, FlexAE.seed).
@@ -135,6 +141,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       warm_start_from: a model_dir whose latest networks initialise a NEW
         run (ignored once model_dir has a checkpoint). Resuming another
         model's checkpoint without it is an error.
+      precision: 'float32', 'mixed_bfloat16' or 'mixed_float16' (Keras
+        dtype policy of the networks; precision.py).
 
     Returns:
       The trained model.
@@ -150,6 +158,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
                      image_interval=image_interval,
                      checkpoint_interval=checkpoint_interval,
                      keep_checkpoints=keep_checkpoints)
+    # First: TensorFlow reads TF_XLA_FLAGS when it first lists devices.
+    xla_cache = accelerate.enable_compilation_cache(model_dir, jit_compile)
+    jit_compile = accelerate.resolve_jit_compile(jit_compile, xla_cache)
     image_shape = data.image_shape(dataset)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
@@ -171,7 +182,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
 
 def _train(model_dir, out_dir, chief, strategy, image_shape, config):
     num_iterations, batch_size = config["num_iterations"], config["batch_size"]
-    with strategy.scope():
+    with strategy.scope(), precision_lib.policy(config["precision"]):
         model = factory.make_model(image_shape)
         model.compile(jit_compile=config["jit_compile"])
     # The networks are built in __init__; without `built`, fit would
@@ -191,9 +202,13 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
             f"{strategy.num_replicas_in_sync} replicas.")
     intervals = [config[k] for k in ("log_interval", "image_interval",
                                      "checkpoint_interval", "eval_interval")]
+    # The `standard` protocol's candidates (selection.py), on the chief.
+    eval_checkpoints = selection.EvaluationCheckpoints(model_dir,
+                                                       num_iterations)
     # Epoch ends must fall on every boundary, on the resume point and on
     # the last iteration.
-    epoch_length = math.gcd(*intervals, num_iterations, start)
+    epoch_length = math.gcd(*intervals, eval_checkpoints.interval,
+                            num_iterations, start)
     seed, dataset = config["seed"], config["dataset"]
     inputs = strategy.distribute_datasets_from_function(
         lambda context: data.train_pipeline(
@@ -216,7 +231,7 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
         callbacks_lib.Checkpoints(run, chief),
         callbacks_lib.Evaluation(run, config["eval_metrics"],
                                  config["eval_num_samples"]),
-    ]
+    ] + ([eval_checkpoints] if chief else [])
     logging.info("Training %s from iteration %d to %d in %s (%d replicas, "
                  "%d iterations per host sync).", dataset, start,
                  num_iterations, model_dir, strategy.num_replicas_in_sync,
@@ -246,6 +261,8 @@ def fit(model, inputs, run, callbacks):
     # uses a preset `train_function` as is.
     run_steps = make_train_function(model, model.distribute_strategy,
                                     model.jit_compile)
+    if model.jit_compile:
+        accelerate.align_trace_names()  # Same XLA cache key on resume.
     steps = tf.constant(length)
     model.train_function = lambda iterator: run_steps(iterator, steps) or {}
     model.fit(inputs, epochs=run.num_iterations // length,

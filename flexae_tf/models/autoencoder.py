@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from flexae_tf import errors
+from flexae_tf import precision
 from flexae_tf.models import losses
 
 INTERPOLATION_METHODS = ("linear", "slerp")
@@ -236,7 +237,10 @@ class AutoEncoderModel(keras.Model):
         gradients over replicas, so each replica contributes 1/replicas of
         its gradient (PITFALLS.md (a)).
         """
-        gradients = tape.gradient(loss, variables)
+        # Scaled by the loss scale under mixed_float16 (precision.py).
+        gradients = tape.gradient(
+            loss, variables,
+            output_gradients=precision.output_gradient(optimizer, loss))
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         if replicas > 1:
             gradients = [g / replicas for g in gradients]

@@ -85,8 +85,11 @@ class Encoder(keras.Model):
         self.flatten = layers.Flatten()
         self.dense = layers.Dense(dense_units)
         self.bn_dense = layers.BatchNormalization()
-        self.code = layers.Dense(latent_dim)
-        self.latent_mask = LatentMask() if latent_mask else None
+        # float32 outputs under mixed precision: losses, GP and critic
+        # scores stay float32 (flexae_tf/precision.py).
+        self.code = layers.Dense(latent_dim, dtype="float32")
+        self.latent_mask = (LatentMask(dtype="float32") if latent_mask
+                            else None)
 
     def call(self, images, training=False):
         h = keras.ops.relu(self.conv_1(images))
@@ -137,7 +140,8 @@ class Decoder(keras.Model):
         self.deconv_2 = layers.Conv2DTranspose(filters[1], 4, 2, "same",
                                                **init)
         self.bn_2 = layers.BatchNormalization()
-        self.to_pixels = layers.Conv2D(channels, 3, padding="same")
+        self.to_pixels = layers.Conv2D(channels, 3, padding="same",
+                                       dtype="float32")  # precision.py
 
     def call(self, codes, training=False):
         h = keras.ops.relu(self.bn_dense(self.dense(codes), training=training))
@@ -170,7 +174,7 @@ class MLP(keras.Model):
         # tracks those for SavedModel only): one attribute per layer.
         for i, layer in enumerate(self.hidden):
             setattr(self, f"hidden_{i}", layer)
-        self.out = layers.Dense(output_dim,
+        self.out = layers.Dense(output_dim, dtype="float32",  # precision.py
                                 kernel_initializer=kernel_initializer)
 
     def call(self, inputs, training=False):
@@ -202,7 +206,8 @@ class VectorEncoder(MLP):
         super().__init__(latent_dim, hidden_units, num_layers, name=name,
                          **kwargs)
         self.latent_dim = latent_dim
-        self.latent_mask = LatentMask() if latent_mask else None
+        self.latent_mask = (LatentMask(dtype="float32") if latent_mask
+                            else None)
 
     def call(self, inputs, training=False):
         codes = super().call(inputs, training)
@@ -301,7 +306,7 @@ class ImageCritic(keras.Model):
                                     activation="relu")
         self.flatten = layers.Flatten()
         self.dense = layers.Dense(dense_units, activation="relu")
-        self.out = layers.Dense(1)
+        self.out = layers.Dense(1, dtype="float32")  # precision.py
 
     def call(self, images, training=False):
         del training  # No dropout or normalisation.

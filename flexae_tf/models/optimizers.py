@@ -9,6 +9,8 @@ overridden in gin with the role as scope, e.g.
 import gin
 import keras
 
+from flexae_tf import precision
+
 # role: (learning_rate, beta_1, beta_2), from the authors' code.
 PAPER_SETTINGS = {
     "reconstruction": (2e-4, 0.9, 0.999),
@@ -59,5 +61,6 @@ def build(role, variables, learning_rate_scale=1.0):
     if learning_rate_scale != 1.0:
         optimizer.learning_rate = (float(optimizer.learning_rate)
                                    * learning_rate_scale)
+    optimizer = precision.loss_scaled(optimizer)  # float16 only
     optimizer.build(variables)
     return optimizer
