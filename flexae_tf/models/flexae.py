@@ -44,7 +44,8 @@ class FlexAE(autoencoder.AutoEncoderModel):
                  prior="learned", smoothing=True, critic_steps=5,
                  gp_weight=10.0, encoder_adversarial_weight=1.0,
                  encoder_adversarial_mode="separate",
-                 bn_statistics="all", mask_sparsity_weight=0.0, seed=0,
+                 bn_statistics="reconstruction", mask_sparsity_weight=0.0,
+                 seed=0,
                  name="flexae"):
         """Builds the networks (weights included) and the random stream.
 
