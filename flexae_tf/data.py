@@ -82,7 +82,7 @@ def _idx_path(data_dir, name, split):
 
 
 def _tfds_images(name, split, tfds_dir):
-    """uint8 images from TFDS, or None when TFDS cannot provide them."""
+    """(uint8 images, count, None) from TFDS, or (None, None, error)."""
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
     try:
@@ -92,8 +92,13 @@ def _tfds_images(name, split, tfds_dir):
                 try_download_gcs=False))
         dataset = builder.as_dataset(split=split, shuffle_files=False)
     except Exception as e:  # pylint: disable=broad-except
-        return None, e
-    return dataset.map(lambda example: example["image"]), None
+        return None, None, e
+    try:
+        # The split's size, so a validation split can be held out.
+        count = builder.info.splits[split].num_examples or None
+    except (KeyError, ValueError):  # tfds.testing.mock_data has none.
+        count = None
+    return dataset.map(lambda example: example["image"]), count, None
 
 
 def _celeb_a_crop(image):
@@ -177,7 +182,7 @@ def _load_file_split(name, split, data_dir, tfds_dir):
             raise DataError(f"{path}: images are {images.shape[1:]}, "
                             f"expected {shape} for {name}.")
         return tf.data.Dataset.from_tensor_slices(images), len(images)
-    dataset, error = _tfds_images(name, split, tfds_dir)
+    dataset, count, error = _tfds_images(name, split, tfds_dir)
     if dataset is None:
         local = (f"put the IDX files in {os.path.join(data_dir, name)} "
                  "(gin load_images.data_dir or $FLEXAE_DATA_DIR), or "
@@ -191,7 +196,7 @@ def _load_file_split(name, split, data_dir, tfds_dir):
     if name == "celeb_a":
         dataset = dataset.map(_celeb_a_crop,
                               num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset, None
+    return dataset, count
 
 
 def to_float(images):

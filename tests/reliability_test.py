@@ -297,9 +297,13 @@ def test_idx_file_with_no_images_is_a_data_error(tmp_path):
 
 def test_tfds_datasets_load_offline():
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    # mock_data has no split sizes, so no validation split can be held out
+    # (a prepared TFDS dataset has them in its dataset info).
+    gin.bind_parameter("load_images.validation_size", 0)
     with tfds.testing.mock_data(num_examples=20):
         images, count = data.load_images("cifar10", "train")
         batch = next(iter(images.batch(4)))
         groups = next(iter(data.train_pipeline("cifar10", 4, 2)))
+    gin.clear_config()
     assert count is None and batch.shape == (4, 32, 32, 3)
     assert groups.shape == (2, 4, 32, 32, 3) and groups.dtype == tf.float32

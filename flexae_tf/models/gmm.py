@@ -66,6 +66,9 @@ class GaussianMixturePrior(keras.layers.Layer):
             shape=(k, d, d), trainable=False, name="cholesky",
             initializer=keras.initializers.Constant(
                 np.tile(np.eye(d), (k, 1, 1))))
+        # Weights exist from here on; an unbuilt layer would make
+        # Model.fit trace the model on a data batch to build it.
+        self.built = True
 
     def assign_fit(self, weights, means, covariances):
         """Sets weights [k], means [k, d] and covariances [k, d, d]."""
