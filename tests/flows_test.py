@@ -116,3 +116,29 @@ def test_fp_vae_kl_estimate_is_unbiased_against_a_standard_prior():
     exact = 0.5 * np.sum(np.exp([0.2, -0.5, 0.0]) + np.square([0.5, -1, 0])
                          - 1 - np.array([0.2, -0.5, 0.0]))
     np.testing.assert_allclose(estimate, exact, atol=0.03)
+
+
+def test_fp_vae_at_beta_zero_still_fits_the_flow_to_the_codes():
+    """beta = 0 frees the encoder, not the prior: the flow's fit to the
+    codes is its own term, so its likelihood of fixed codes rises, and a
+    training step at beta = 0 moves the flow (it did not when the flow
+    learnt only through beta * KL)."""
+    tf.keras.utils.set_random_seed(0)
+    model = fp_vae.FPVAE((28, 28, 1), latent_dim=4, beta=0.0,
+                         warmup_iterations=0)
+    model.compile()
+    codes = tf.random.stateless_normal((256, 4), seed=[2, 2]) * 3.0 + 2.0
+    before = float(model._prior_fit(codes))
+    optimizer = tf.keras.optimizers.Adam(1e-2)
+    for _ in range(50):
+        with tf.GradientTape() as tape:
+            fit = model._prior_fit(codes)
+        optimizer.apply_gradients(zip(
+            tape.gradient(fit, model.flow.trainable_variables),
+            model.flow.trainable_variables))
+    assert float(model._prior_fit(codes)) < before - 1.0
+    images = tf.random.stateless_uniform((8, 28, 28, 1), seed=[5, 5])
+    flow_before = [w.numpy() for w in model.flow.trainable_weights]
+    model.train_step(images[None])
+    assert any(not np.allclose(a, b.numpy()) for a, b in
+               zip(flow_before, model.flow.trainable_weights))

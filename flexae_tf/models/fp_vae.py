@@ -6,6 +6,13 @@ N(0, I) (`flows.FlowPrior`), learned jointly with the encoder and decoder
 on the negative ELBO, whose KL term is weighted by beta and annealed
 linearly from 0 to beta over the first `warmup_iterations`.
 
+beta weights what the KL asks of the encoder (and decoder); the flow itself
+always fits the codes by maximum likelihood, -log p(sg(z)) with weight 1,
+so at beta = 0 the model is an unregularised auto-encoder whose learned
+prior still follows its codes (the learned-priors paper's limit), not one
+whose prior never trains. The flow also sees beta * KL's gradient, a
+rescaling of the same maximum-likelihood direction.
+
 With a flow prior the KL has no closed form; it is estimated with the
 reparameterised sample z of each image (one sample, as usual):
   KL ~ log q(z|x) - log p(z).
@@ -34,8 +41,9 @@ class FPVAE(vae.VAE):
         Args:
           image_shape: (H, W, C).
           latent_dim: code size (8 on MNIST in the paper).
-          beta: final KL weight (0: an auto-encoder whose flow never
-            learns; the paper's beta study sweeps it).
+          beta: final KL weight (0: an unregularised auto-encoder whose
+            flow prior still fits its codes; the paper's beta study
+            sweeps it).
           warmup_iterations: beta grows linearly from 0 over these
             iterations (0: beta from the start).
           learning_rate: Adam step (encoder, decoder and flow together).
@@ -70,6 +78,10 @@ class FPVAE(vae.VAE):
         progress = ops.cast(self.iteration, "float32") / float(
             self.warmup_iterations)
         return self.beta * ops.minimum(1.0, progress)
+
+    def _prior_fit(self, codes):
+        """-log p_flow(z) of the codes, with no gradient to the encoder."""
+        return -ops.mean(self.flow.log_prob(ops.stop_gradient(codes)))
 
     def _logs(self, recon, kl, weight):
         return {"recon_loss": recon, "kl": kl, "beta": weight}
