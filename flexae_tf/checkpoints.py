@@ -11,6 +11,7 @@ from absl import logging
 import gin
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from flexae_tf import data
 from flexae_tf import errors
@@ -104,9 +105,17 @@ def verify(path):
 
 
 def parts(path):
-    """Top-level names stored in a checkpoint (encoder, ..._optimizer)."""
-    return {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)
-            } - {"_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"}
+    """Top-level names stored in a checkpoint (encoder, ..._optimizer).
+
+    Read from the object graph: variable names alone would miss a part
+    whose variables are first reached through another one (an optimizer
+    tracks the variables it updates, and names are walked in order).
+    """
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(path).get_tensor(
+        "_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return {child.local_name for child in graph.nodes[0].children
+            } - {"save_counter"}
 
 
 def check_parts(path, expected):

@@ -299,6 +299,7 @@ def test_tfds_datasets_load_offline():
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
     # mock_data has no split sizes, so no validation split can be held out
     # (a prepared TFDS dataset has them in its dataset info).
+    gin.clear_config()  # Unlocks it too.
     gin.bind_parameter("load_images.validation_size", 0)
     with tfds.testing.mock_data(num_examples=20):
         images, count = data.load_images("cifar10", "train")

@@ -214,10 +214,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
         return codes
 
     # ------------------------------------------------------------ training
-    # Plain Python (it picks a context manager): autograph has nothing to
-    # convert, and converting it failed in some processes ("takes 1
-    # positional argument but 2 were given").
-    @tf.autograph.experimental.do_not_convert
     def _other_passes(self):
         """Context of every update but the reconstruction one."""
         if self.bn_statistics == "reconstruction":
