@@ -325,3 +325,29 @@ def test_latent_2d_suite_draws_codes_prior_and_class_grids(tmp_path):
     model_dir = os.path.join(out, "models", "mnist_fp_vae_2d")
     operative = open(os.path.join(model_dir, "operative_config.gin")).read()
     assert "LATENT_DIM = 2" in operative
+
+
+def test_report_writes_one_hparams_run_per_model(tmp_path):
+    """TensorBoard's HParams tab: each (dataset, model) is a run whose
+    session-start summary holds its settings and whose scalars are the
+    report's numbers, at the row's iteration."""
+    report = reports.Report("beta_sweep", str(tmp_path), "t")
+    report.result("mnist", "FP-VAE beta=0.1", "generation_FD[proj-64]",
+                  583.5, 500, 1000, "projection")
+    report.result("mnist", "FP-VAE beta=0.1", "nac", float("nan"), 500, 1000)
+    report.result("mnist", "AAE beta=1", "generation_FD[proj-64]", 575.0,
+                  500, 1000, "projection")
+    report.write()
+    runs = sorted(os.listdir(tmp_path / "tensorboard"))
+    assert runs == ["mnist_AAE_beta_1", "mnist_FP-VAE_beta_0.1"]
+    events = [e for path in (tmp_path / "tensorboard" / runs[1]).iterdir()
+              for e in tf.compat.v1.train.summary_iterator(str(path))]
+    values = [v for e in events for v in e.summary.value]
+    plugins = {v.metadata.plugin_data.plugin_name for v in values}
+    assert "hparams" in plugins
+    start = next(v for v in values if v.tag == "_hparams_/session_start_info")
+    assert b"FP-VAE beta=0.1" in start.metadata.plugin_data.content
+    scalars = {(v.tag, e.step): float(tf.make_ndarray(v.tensor))
+               for e in events for v in e.summary.value
+               if v.tag.startswith("generation")}
+    assert scalars == {("generation_FD_proj-64_", 500): 583.5}

@@ -7,7 +7,9 @@ count N) and PNG plots. Plots use matplotlib's Agg backend (no display).
 
 import csv
 import json
+import math
 import os
+import re
 
 from absl import logging
 import numpy as np
@@ -116,7 +118,45 @@ class Report:
             writer.writeheader()
             writer.writerows(self.rows)
         os.replace(path + ".tmp", path)
+        self._write_hparams()
         logging.info("Wrote %s/report.md and results.csv", self.out_dir)
+
+    def _write_hparams(self):
+        """One TensorBoard run per (dataset, model) for the HParams tab.
+
+        `tensorboard --logdir <out>/<suite>/tensorboard` then lists every
+        row's settings beside its metrics (logged at its iteration).
+        """
+        # pylint: disable=g-import-not-at-top
+        import tensorflow as tf
+        from tensorboard.plugins.hparams import api as hparams_api
+        # pylint: enable=g-import-not-at-top
+        runs = {}
+        for row in self.rows:
+            runs.setdefault((row["dataset"], row["model"]), []).append(row)
+        for (dataset, model), rows in runs.items():
+            run_dir = os.path.join(self.out_dir, "tensorboard", _tag(
+                f"{dataset}_{model}").replace("/", "_"))
+            writer = tf.summary.create_file_writer(run_dir)
+            with writer.as_default():
+                hparams_api.hparams({
+                    "suite": self.suite, "dataset": dataset, "model": model,
+                    "iterations": int(rows[0]["iterations"]),
+                    "num_samples": int(rows[0]["num_samples"]),
+                    "features": str(rows[0]["features"])},
+                    trial_id=f"{dataset}/{model}")
+                for row in rows:
+                    value = row["value"]
+                    if isinstance(value, (int, float)) and math.isfinite(
+                            value):
+                        tf.summary.scalar(_tag(row["metric"]), value,
+                                          step=int(row["iterations"]))
+            writer.close()
+
+
+def _tag(name):
+    """A TensorBoard-safe tag: FD[proj-64] -> FD_proj-64_."""
+    return re.sub(r"[^A-Za-z0-9_.\-/]", "_", str(name))
 
 
 def _pyplot():
