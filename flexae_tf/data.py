@@ -81,15 +81,16 @@ def _idx_path(data_dir, name, split):
     return None
 
 
-def _tfds_images(name, split, tfds_dir):
+def _tfds_images(name, split, tfds_dir, download):
     """(uint8 images, count, None) from TFDS, or (None, None, error)."""
     import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
 
     try:
         builder = tfds.builder(name, data_dir=tfds_dir, try_gcs=False)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                try_download_gcs=False))
+        if download:
+            builder.download_and_prepare(
+                download_config=tfds.download.DownloadConfig(
+                    try_download_gcs=False))
         dataset = builder.as_dataset(split=split, shuffle_files=False)
     except Exception as e:  # pylint: disable=broad-except
         return None, None, e
@@ -113,7 +114,7 @@ SPLITS = ("train", "validation", "test")
 
 @gin.configurable(denylist=["name", "split"])
 def load_images(name, split="train", data_dir=None, tfds_dir=None,
-                validation_size=5000):
+                validation_size=5000, download=True):
     """uint8 images [H, W, C] of a split as a tf.data.Dataset.
 
     The "validation" split is held out from the training images: the last
@@ -132,6 +133,9 @@ def load_images(name, split="train", data_dir=None, tfds_dir=None,
       validation_size: training images held out as "validation" (ours;
         the authors train on all of them). 0 trains on every training
         image and leaves no validation split.
+      download: let TFDS download and prepare a dataset it does not have.
+        False on machines without a network, where a download hangs
+        until it times out instead of failing.
 
     Returns:
       (dataset of uint8 [H, W, C] images, number of images or None).
@@ -143,11 +147,12 @@ def load_images(name, split="train", data_dir=None, tfds_dir=None,
     if split not in SPLITS:
         raise DataError(f"Unknown split {split!r}; use one of {SPLITS}.")
     if split == "test":
-        return _load_file_split(name, "test", data_dir, tfds_dir)
+        return _load_file_split(name, "test", data_dir, tfds_dir, download)
     if not isinstance(validation_size, int) or validation_size < 0:
         raise DataError(f"load_images.validation_size={validation_size!r}: "
                         "must be an integer >= 0.")
-    dataset, count = _load_file_split(name, "train", data_dir, tfds_dir)
+    dataset, count = _load_file_split(name, "train", data_dir, tfds_dir,
+                                      download)
     if validation_size == 0:
         if split == "validation":
             raise DataError(
@@ -170,7 +175,7 @@ def load_images(name, split="train", data_dir=None, tfds_dir=None,
     return dataset.skip(kept), validation_size
 
 
-def _load_file_split(name, split, data_dir, tfds_dir):
+def _load_file_split(name, split, data_dir, tfds_dir, download=True):
     """The dataset's own "train" or "test" split: (dataset, count or None)."""
     shape = image_shape(name)
     data_dir = data_dir or paths.default_data_dir()
@@ -182,7 +187,7 @@ def _load_file_split(name, split, data_dir, tfds_dir):
             raise DataError(f"{path}: images are {images.shape[1:]}, "
                             f"expected {shape} for {name}.")
         return tf.data.Dataset.from_tensor_slices(images), len(images)
-    dataset, count, error = _tfds_images(name, split, tfds_dir)
+    dataset, count, error = _tfds_images(name, split, tfds_dir, download)
     if dataset is None:
         local = (f"put the IDX files in {os.path.join(data_dir, name)} "
                  "(gin load_images.data_dir or $FLEXAE_DATA_DIR), or "
