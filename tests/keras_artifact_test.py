@@ -38,6 +38,10 @@ MODELS = {
     "ae_gmm": ["gin/ae_gmm.gin"],
     "rae_gmm": ["gin/rae_gmm.gin"],
     "vae": ["gin/vae.gin"],
+    "wae_gan": ["gin/wae_gan.gin"],
+    "wae_wgan_gp": ["gin/wae_wgan_gp.gin"],
+    "fp_vae": ["gin/fp_vae.gin", "FlowPrior.hidden_units = 16"],
+    "aae_learned_prior": ["gin/aae_learned_prior.gin"],
 }
 
 
