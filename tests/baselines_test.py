@@ -16,20 +16,8 @@ from flexae_tf import checkpoints
 from flexae_tf.models import gmm
 from flexae_tf import paths
 
-SMALL = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-"""
-
-
-@pytest.fixture(autouse=True)
-def _small_networks():
-    gin.clear_config()
-    gin.parse_config(SMALL)
-    yield
-    gin.clear_config()
+# Narrow networks (tests/conftest.py), gin cleared around each test.
+pytestmark = pytest.mark.usefixtures("small_networks")
 
 
 def _two_clusters(n=4000, seed=0):

@@ -9,21 +9,8 @@ import tensorflow as tf
 from flexae_tf.models import flows
 from flexae_tf.models import fp_vae
 
-SMALL = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-FlowPrior.hidden_units = 16
-"""
-
-
-@pytest.fixture(autouse=True)
-def _small_networks():
-    gin.clear_config()
-    gin.parse_config(SMALL)
-    yield
-    gin.clear_config()
+# Narrow networks (tests/conftest.py), gin cleared around each test.
+pytestmark = pytest.mark.usefixtures("small_networks")
 
 
 def _random_flow(dim, dtype="float32", scale=0.2):

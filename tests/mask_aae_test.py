@@ -9,21 +9,8 @@ import tensorflow as tf
 
 from flexae_tf.models import mask_aae
 
-SMALL = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-LatentCritic.hidden_units = 16
-"""
-
-
-@pytest.fixture(autouse=True)
-def _small_networks():
-    gin.clear_config()
-    gin.parse_config(SMALL)
-    yield
-    gin.clear_config()
+# Narrow networks (tests/conftest.py), gin cleared around each test.
+pytestmark = pytest.mark.usefixtures("small_networks")
 
 
 def test_mask_objective_turns_off_an_unused_dimension():
