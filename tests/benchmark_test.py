@@ -38,9 +38,10 @@ def test_forward_and_backward_passes_of_one_flexae_sr_iteration(steps):
         model, (model.group_size, 4, 28, 28, 1))
     # Per critic step: E(x), E(x'); the latent critic on E(x), G(n) and
     # the GP mix; the image critic on x, D(mix of codes) and the GP mix.
-    # Then reconstruction E, D; smoothing E(x), E(x'), D, C_img; P-GEN G,
-    # C_lat; encoder adversarial E, C_lat.
-    assert calls == {"encoder": 1 + 2 * steps + 2 + 1,
+    # Then reconstruction E, D; smoothing D, C_img (it shares the last
+    # critic step's E(x), E(x')); P-GEN G, C_lat; encoder adversarial E,
+    # C_lat.
+    assert calls == {"encoder": 1 + 2 * steps + 1,
                      "decoder": 1 + steps + 1,
                      "prior_generator": steps + 1,
                      "latent_critic": 3 * steps + 2,
@@ -61,7 +62,7 @@ def test_every_phase_is_timed_with_its_calls_per_iteration():
                                          repeats=2, calls=1)
     steps = model.critic_steps
     assert {name: value[3] for name, value in times.items()} == {
-        "reconstruction": 1, "encode critic inputs": 2 * steps,
+        "reconstruction": 1, "encode critic inputs": 2 * steps - 2,
         "latent critic": steps, "image critic": steps, "smoothing": 1,
         "P-GEN": 1, "encoder adversarial": 1}
     for median, low, high, _ in times.values():

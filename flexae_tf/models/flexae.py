@@ -11,6 +11,7 @@ backend of Keras (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
 """
 
 import contextlib
+import functools
 
 import tensorflow as tf
 from keras import ops
@@ -233,21 +234,30 @@ class FlexAE(autoencoder.AutoEncoderModel):
             for k in range(self.critic_steps):
                 images = groups[1 + k]
                 images_2 = groups[1 + self.critic_steps + k]
-                # Both critics see the same codes E(x): encode once.
-                codes = self.encoder(images, training=True)
-                noise = self.rng.normal((ops.shape(codes)[0],
+                noise = self.rng.normal((ops.shape(images)[0],
                                          self.noise_dim))
-                logs |= self._latent_critic_step(codes, noise)
-                if self.smoothing:
-                    logs |= self._image_critic_step(
-                        images, codes, self.encoder(images_2, training=True))
-            if self.smoothing:
-                logs |= self._smoothing_step(images, images_2)
+                critic_updates = functools.partial(self._critic_updates,
+                                                   images, noise)
+                if self.smoothing and k == self.critic_steps - 1:
+                    logs |= self._smoothing_step(images, images_2,
+                                                 critic_updates)
+                else:
+                    logs |= critic_updates(
+                        self.encoder(images, training=True),
+                        self.encoder(images_2, training=True)
+                        if self.smoothing else None)
             if self.prior_generator is not None:
                 logs |= self._prior_generator_step(noise)
             if self.encoder_adversarial_mode == "separate":
                 logs |= self._encoder_adversarial_step(images)
         return self._update_trackers(logs)
+
+    def _critic_updates(self, images, noise, codes, codes_2):
+        """Both critics' updates of one critic step; they share E(x)."""
+        logs = self._latent_critic_step(codes, noise)
+        if self.smoothing:
+            logs |= self._image_critic_step(images, codes, codes_2)
+        return logs
 
     def _reconstruction_step(self, images):
         """Reconstruction update of E and D; in "joint" mode it also
@@ -314,16 +324,27 @@ class FlexAE(autoencoder.AutoEncoderModel):
         return {"image_critic_loss": loss, "image_gp": penalty,
                 "image_wasserstein": -loss}
 
-    def _smoothing_step(self, images, images_2):
+    def _smoothing_step(self, images, images_2, critic_updates=None):
+        """Smoothing update of E and D: D(g E(x) + (1 - g) E(x')) fools C_z.
+
+        critic_updates: optional fn(codes, codes_2) -> logs, the last
+          critic step, run first and off the tape. It needs the same E(x)
+          and E(x') (same images, and critic updates leave E unchanged), so
+          they are computed once, here, instead of twice.
+        """
         variables = (self.encoder.trainable_variables
                      + self.decoder.trainable_variables)
+        logs = {}
         with tf.GradientTape() as tape:
-            fake = self._smoothed_images(
-                self.encoder(images, training=True),
-                self.encoder(images_2, training=True))
+            codes = self.encoder(images, training=True)
+            codes_2 = self.encoder(images_2, training=True)
+            if critic_updates is not None:
+                with tape.stop_recording():
+                    logs = critic_updates(codes, codes_2)
+            fake = self._smoothed_images(codes, codes_2)
             loss = losses.generator_loss(self.image_critic(fake, training=True))
         self._apply(self.smoothing_optimizer, loss, tape, variables)
-        return {"smoothing_loss": loss}
+        return logs | {"smoothing_loss": loss}
 
     def _prior_generator_step(self, noise):
         """P-GEN update on noise [b, noise_dim] (the last critic step's)."""
