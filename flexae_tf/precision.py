@@ -9,6 +9,10 @@ under:
                    bfloat16 has float32's range, so no loss scaling.
   mixed_float16    compute in float16 (GPUs with tensor cores), with
                    dynamic loss scaling against gradient underflow.
+  auto             mixed_bfloat16 where the hardware computes bfloat16
+                   natively (`native_bfloat16`), else float32. Without
+                   native support oneDNN and the GPUs emulate bfloat16,
+                   which is slower than float32.
 
 Under both mixed policies every variable, and so every Adam state, stays
 float32. The networks' last layers are float32 (networks.py), so codes,
@@ -36,17 +40,51 @@ import contextlib
 import gin
 import keras
 from keras import ops
+import tensorflow as tf
 
 from flexae_tf import errors
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
+# CPU features with native bfloat16 dot products (Linux /proc/cpuinfo).
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def check_policy(name):
     if name not in POLICIES:
         raise errors.UserError(
-            f"train.precision={name!r}; expected one of {POLICIES}.")
+            f"train.precision={name!r}; expected 'auto' or one of "
+            f"{POLICIES}.")
     return name
+
+
+def native_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether this machine's training devices compute bfloat16 natively.
+
+    With GPUs: every visible one has compute capability >= 8.0 (Ampere or
+    newer). Without: the CPU advertises AVX512-BF16 or AMX-BF16 in
+    `cpuinfo`; False where that file does not exist (not Linux).
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return all(tf.config.experimental.get_device_details(gpu).get(
+            "compute_capability", (0, 0)) >= (8, 0) for gpu in gpus)
+    try:
+        with open(cpuinfo) as f:
+            flags = set(f.read().split())
+    except OSError:
+        return False
+    return any(flag in flags for flag in BFLOAT16_CPU_FLAGS)
+
+
+def resolve(name):
+    """The dtype policy for `train.precision` = 'auto' or a policy name.
+
+    Raises:
+      errors.UserError: an unknown name.
+    """
+    if name == "auto":
+        return "mixed_bfloat16" if native_bfloat16() else "float32"
+    return check_policy(name)
 
 
 @contextlib.contextmanager

@@ -141,8 +141,10 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
       warm_start_from: a model_dir whose latest networks initialise a NEW
         run (ignored once model_dir has a checkpoint). Resuming another
         model's checkpoint without it is an error.
-      precision: 'float32', 'mixed_bfloat16' or 'mixed_float16' (Keras
-        dtype policy of the networks; precision.py).
+      precision: 'float32', 'mixed_bfloat16', 'mixed_float16' (Keras
+        dtype policy of the networks; precision.py) or 'auto'
+        (mixed_bfloat16 where the hardware has native bfloat16, else
+        float32).
 
     Returns:
       The trained model.
@@ -161,6 +163,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     # First: TensorFlow reads TF_XLA_FLAGS when it first lists devices.
     xla_cache = accelerate.enable_compilation_cache(model_dir, jit_compile)
     jit_compile = accelerate.resolve_jit_compile(jit_compile, xla_cache)
+    chosen, precision = precision, precision_lib.resolve(precision)
+    logging.info("Precision %s (train.precision=%r), XLA %s.", precision,
+                 chosen, "on" if jit_compile else "off")
     image_shape = data.image_shape(dataset)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)

@@ -351,3 +351,34 @@ def test_report_writes_one_hparams_run_per_model(tmp_path):
                for e in events for v in e.summary.value
                if v.tag.startswith("generation")}
     assert scalars == {("generation_FD_proj-64_", 500): 583.5}
+
+
+def test_seeds_run_the_suite_per_seed_and_summarise_mean_and_sd(tmp_path):
+    results = runner.run_suite(
+        "synthetic_dim", str(tmp_path), _gin_file(tmp_path, TINY_VECTOR),
+        ["synthetic_dim.eval_interval = 3", "synthetic_dim.num_train = 300"],
+        iterations=3, num_samples=200, seeds=[0, 1])
+    assert set(results) == {0, 1}
+    out = os.path.join(tmp_path, "synthetic_dim")
+    per_seed = {}
+    for seed in (0, 1):
+        with open(os.path.join(out, f"seed_{seed}", "results.csv")) as f:
+            for row in csv.DictReader(f):
+                per_seed.setdefault((row["model"], row["metric"]), []).append(
+                    float(row["value"]))
+    with open(os.path.join(out, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    fd = [r for r in rows if r["model"] == "FlexAE"
+          and r["metric"] == "generation_fd"]
+    assert len(fd) == 1 and fd[0]["n"] == "2"
+    values = per_seed[("FlexAE", "generation_fd")]
+    assert values[0] != values[1]  # The seeds change data and weights.
+    np.testing.assert_allclose(float(fd[0]["value"]), np.mean(values),
+                               rtol=1e-5)
+    np.testing.assert_allclose(float(fd[0]["std"]),
+                               np.std(values, ddof=1), rtol=1e-5)
+    with open(os.path.join(out, "report.md")) as f:
+        report = f.read()
+    assert "(seed_0/report.md)" in report and "| FlexAE | generation_fd |" in report
+    with pytest.raises(errors.UserError, match="has no seed argument"):
+        runner.run_suite("baselines", str(tmp_path), seeds=[0])

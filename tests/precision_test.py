@@ -178,3 +178,27 @@ def test_train_precision_builds_the_run_under_that_policy(tmp_path):
     cli.load_gin([TINY], ["train.precision = 'bf16'"])
     with pytest.raises(errors.UserError, match="train.precision='bf16'"):
         train_lib.train(str(tmp_path / "bad"))
+
+
+@pytest.mark.parametrize("flags,native", [
+    ("fpu avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("fpu avx2 amx_bf16 amx_tile", True),
+    ("fpu avx2 avx512f avx512_vnni", False)])
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path, flags, native):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("with a GPU the answer is the GPU's")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    assert precision.native_bfloat16(str(cpuinfo)) is native
+    assert precision.native_bfloat16(str(tmp_path / "absent")) is False
+
+
+@pytest.mark.parametrize("native,policy", [(True, "mixed_bfloat16"),
+                                           (False, "float32")])
+def test_auto_precision_is_bfloat16_only_where_it_is_native(
+        monkeypatch, native, policy):
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: native)
+    assert precision.resolve("auto") == policy
+    assert precision.resolve("mixed_float16") == "mixed_float16"
+    with pytest.raises(errors.UserError, match="expected 'auto' or one of"):
+        precision.resolve("bf16")

@@ -32,7 +32,8 @@ def build(dataset, batch_size, strategy_name, precision_name, jit_compile):
     from flexae_tf import precision
     from flexae_tf.models import factory
     strategy = distribute.make_strategy(strategy_name)
-    with strategy.scope(), precision.policy(precision_name):
+    with strategy.scope(), precision.policy(
+            precision.resolve(precision_name)):
         model = factory.make_model(data.image_shape(dataset))
         model.compile(jit_compile=jit_compile)
     iterator = iter(strategy.distribute_datasets_from_function(

@@ -1,7 +1,7 @@
 r"""Runs the paper's experiment suites and writes their reports.
 
   python -m flexae_tf.experiments --suite=synthetic_dim --out=results \
-      [--iterations=N] [--num_samples=N] [--paper_budget] \
+      [--iterations=N] [--num_samples=N] [--paper_budget] [--seeds=0,1,2] \
       [--gin_file=...] [--gin_param=...]
 
 Suites: synthetic_dim (Fig. 2), synthetic_mog (Fig. 3), latent_dim
@@ -34,6 +34,9 @@ flags.DEFINE_integer("iterations", None, "Iterations per model (default: "
                      "the suite's CPU budget).")
 flags.DEFINE_integer("num_samples", None, "Sample count N of every metric.")
 flags.DEFINE_bool("paper_budget", False, f"Apply {runner.PAPER_BUDGET}.")
+flags.DEFINE_list("seeds", None, "Run the suite once per seed into "
+                  "<out>/<suite>/seed_<s>/ and summarise mean +- sd over "
+                  "them in <out>/<suite>/.")
 flags.DEFINE_multi_string("gin_file", [], "Extra gin files, in order.")
 flags.DEFINE_multi_string("gin_param", [], "Extra gin bindings.")
 
@@ -48,11 +51,23 @@ def main(argv):
                                    f"{', '.join(runner.SUITES)}.")
         runner.run_suite(FLAGS.suite, FLAGS.out, FLAGS.gin_file,
                          FLAGS.gin_param, FLAGS.iterations,
-                         FLAGS.num_samples, FLAGS.paper_budget)
+                         FLAGS.num_samples, FLAGS.paper_budget,
+                         seeds=_seeds(FLAGS.seeds))
     except errors.UserError as e:
         cli.fail(e)
     logging.info("Report: %s", os.path.join(FLAGS.out, FLAGS.suite,
                                             "report.md"))
+
+
+def _seeds(values):
+    if values is None:
+        return None
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise errors.UserError(
+            f"--seeds={','.join(values)}: give integers, e.g. "
+            "--seeds=0,1,2.") from None
 
 
 def run():

@@ -228,3 +228,97 @@ def plot_scatter_grid(path, panels, title=""):
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     save_figure(figure, path)
+
+
+SEED_CSV_FIELDS = CSV_FIELDS + ("std", "n", "seed_values")
+
+
+def seed_summary(suite, out_dir, seed_dirs, title):
+    """Mean, standard deviation and count over seeds of every result row.
+
+    Rows of the seeds' results.csv files that agree on dataset, model,
+    metric, iterations, N and features are pooled. Writes
+    <out_dir>/report.md (the last iteration of every metric as mean +- sd
+    with each seed's value, and links to the seeds' own reports), a
+    results.csv with `value` = mean plus `std` (sample standard deviation,
+    ddof = 1), `n` and `seed_values`, and one mean-curve plot per metric
+    recorded at several iterations.
+
+    Args:
+      suite: suite name (the CSV's `suite` column).
+      out_dir: directory of the summary.
+      seed_dirs: {seed: directory with that seed's report.md, results.csv}.
+      title: the report's heading.
+
+    Returns:
+      {(dataset, model, metric, iterations): (mean, std, [values])}.
+    """
+    pooled = {}
+    for seed, directory in sorted(seed_dirs.items()):
+        with open(os.path.join(directory, "results.csv")) as f:
+            for row in csv.DictReader(f):
+                key = tuple(row[k] for k in (
+                    "dataset", "model", "metric", "iterations",
+                    "num_samples", "features"))
+                pooled.setdefault(key, []).append((seed, float(row["value"])))
+    summary, rows = {}, []
+    for key, values in pooled.items():
+        numbers = np.array([v for _, v in values])
+        std = float(np.std(numbers, ddof=1)) if len(numbers) > 1 else np.nan
+        dataset, model, metric, iterations, num_samples, features = key
+        summary[(dataset, model, metric, int(iterations))] = (
+            float(numbers.mean()), std, numbers.tolist())
+        rows.append(dict(zip(CSV_FIELDS, (
+            suite, dataset, model, metric, float(numbers.mean()),
+            iterations, num_samples, features)),
+            std=std, n=len(numbers),
+            seed_values=" ".join(f"{s}:{v:.6g}" for s, v in values)))
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "results.csv")
+    with open(path + ".tmp", "w", newline="") as f:
+        writer = csv.DictWriter(f, SEED_CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(path + ".tmp", path)
+
+    seeds = sorted(seed_dirs)
+    lines = [f"# {title}", "",
+             f"Seeds {', '.join(map(str, seeds))} (n = {len(seeds)}); "
+             "mean +- sample standard deviation over seeds, each seed's "
+             "value beside it. Every seed's own report, with its settings, "
+             "pictures and per-model wall time:", ""]
+    lines += [f"- [seed {s}]({os.path.relpath(seed_dirs[s], out_dir)}/"
+              "report.md)" for s in seeds]
+    last = {}
+    for (dataset, model, metric, iterations) in summary:
+        head = (dataset, model, metric)
+        last[head] = max(last.get(head, iterations), iterations)
+    table = []
+    for (dataset, model, metric), iterations in last.items():
+        mean, std, values = summary[(dataset, model, metric, iterations)]
+        table.append([dataset, model, metric, iterations,
+                      f"{fmt(mean)} +- {fmt(std, 2)}",
+                      " / ".join(fmt(v) for v in values)])
+    lines += ["", markdown_table(
+        ["dataset", "model", "metric", "iterations", "mean +- sd",
+         "per seed"], table), ""]
+    for metric in sorted({m for _, _, m in last}):
+        curves = {}
+        for (dataset, model, name, iterations), (mean, _, _) in sorted(
+                summary.items(), key=lambda item: item[0][3]):
+            if name == metric:
+                x, y = curves.setdefault(f"{dataset} {model}", ([], []))
+                x.append(iterations)
+                y.append(mean)
+        if max(len(x) for x, _ in curves.values()) < 2:
+            continue
+        filename = f"mean_{_tag(metric)}.png"
+        plot_curves(os.path.join(out_dir, filename), curves, "iteration",
+                    f"{metric}, mean of {len(seeds)} seeds",
+                    f"{suite}: {metric}", log_y="fd" in metric.lower())
+        lines += [f"![{metric}]({filename})", "",
+                  f"*{metric} over iterations, mean of seeds "
+                  f"{', '.join(map(str, seeds))}.*", ""]
+    paths.write_atomically(os.path.join(out_dir, "report.md"),
+                           "\n".join(lines))
+    return summary

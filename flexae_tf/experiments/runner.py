@@ -1,5 +1,6 @@
 """The experiment suites by name, and how one is run into its directory."""
 
+import inspect
 import os
 
 from absl import logging
@@ -9,6 +10,7 @@ from flexae_tf import errors
 from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import latent_2d
+from flexae_tf.experiments import reports
 from flexae_tf.experiments import synthetic_suites
 
 SUITES = {
@@ -24,8 +26,13 @@ PAPER_BUDGET = "gin/experiments/paper_budget.gin"
 
 
 def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
-              num_samples=None, paper_budget=False, **overrides):
+              num_samples=None, paper_budget=False, seeds=None, **overrides):
     """Runs one suite into <out>/<suite>/ and returns what it returns.
+
+    With `seeds`, the suite runs once per seed into <out>/<suite>/seed_<s>/
+    (binding `<suite>.seed`), and <out>/<suite>/ gets the summary over
+    seeds (`reports.seed_summary`); the return value is then
+    {seed: what the suite returned}.
 
     Args:
       suite: a SUITES key.
@@ -34,6 +41,7 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
         to every model an image suite trains).
       iterations, num_samples: override the suite's budget.
       paper_budget: apply PAPER_BUDGET first.
+      seeds: None, or seeds to run (suites with a `seed` argument).
       **overrides: keyword arguments of the suite function (tests pass
         e.g. evaluate_fn).
 
@@ -49,10 +57,32 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
                         ("num_samples", num_samples)):
         if value is not None:
             bindings.append(f"{suite}.{name} = {int(value)}")
+    out_dir = os.path.join(out, suite)
+    if seeds is None:
+        return _run(suite, out_dir, files, bindings, overrides)
+    seeded = [name for name, function in SUITES.items()
+              if "seed" in inspect.signature(function).parameters]
+    if suite not in seeded:
+        raise errors.UserError(
+            f"Suite {suite!r} has no seed argument; --seeds works for "
+            f"{', '.join(seeded)}.")
+    seeds = [int(seed) for seed in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise errors.UserError(f"--seeds={seeds}: give distinct seeds.")
+    results, seed_dirs = {}, {}
+    for seed in seeds:
+        seed_dirs[seed] = os.path.join(out_dir, f"seed_{seed}")
+        results[seed] = _run(suite, seed_dirs[seed], files,
+                             bindings + [f"{suite}.seed = {seed}"], overrides)
+    reports.seed_summary(suite, out_dir, seed_dirs,
+                         f"{suite}: {len(seeds)} seeds")
+    return results
+
+
+def _run(suite, out_dir, files, bindings, overrides):
     # The suite reads its budget from this config before it re-parses one
     # per model (its own sheets first, then these files and bindings).
     cli.load_gin(files, bindings)
-    out_dir = os.path.join(out, suite)
     logging.info("Running suite %s into %s", suite, out_dir)
     return SUITES[suite](out_dir=out_dir, gin_files=files,
                          gin_bindings=bindings, **overrides)
