@@ -380,5 +380,19 @@ def test_seeds_run_the_suite_per_seed_and_summarise_mean_and_sd(tmp_path):
     with open(os.path.join(out, "report.md")) as f:
         report = f.read()
     assert "(seed_0/report.md)" in report and "| FlexAE | generation_fd |" in report
-    with pytest.raises(errors.UserError, match="has no seed argument"):
-        runner.run_suite("baselines", str(tmp_path), seeds=[0])
+    with pytest.raises(errors.UserError, match="give distinct seeds"):
+        runner.run_suite("synthetic_dim", str(tmp_path), seeds=[1, 1])
+
+
+def test_image_suites_seed_every_models_weights_data_order_and_noise():
+    bindings = runner.seed_bindings("baselines", 3)
+    assert bindings == ["train.seed = 3", "make_model.seed = 3"]
+    gin.clear_config()
+    cli.load_gin([os.path.join(paths.REPO_ROOT, "gin", name)
+                  for name in ("tiny.gin", "vae.gin")], bindings)
+    from flexae_tf.models import factory  # pylint: disable=g-import-not-at-top
+    model = factory.make_model((28, 28, 1))
+    assert type(model).__name__ == "VAE"
+    assert model.get_config()["seed"] == 3
+    assert gin.query_parameter("train.seed") == 3
+    gin.clear_config()

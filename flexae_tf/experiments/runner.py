@@ -30,9 +30,9 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
     """Runs one suite into <out>/<suite>/ and returns what it returns.
 
     With `seeds`, the suite runs once per seed into <out>/<suite>/seed_<s>/
-    (binding `<suite>.seed`), and <out>/<suite>/ gets the summary over
-    seeds (`reports.seed_summary`); the return value is then
-    {seed: what the suite returned}.
+    (`seed_bindings`), and <out>/<suite>/ gets the summary over seeds
+    (`reports.seed_summary`); the return value is then {seed: what the
+    suite returned}.
 
     Args:
       suite: a SUITES key.
@@ -41,7 +41,7 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
         to every model an image suite trains).
       iterations, num_samples: override the suite's budget.
       paper_budget: apply PAPER_BUDGET first.
-      seeds: None, or seeds to run (suites with a `seed` argument).
+      seeds: None, or the seeds to run.
       **overrides: keyword arguments of the suite function (tests pass
         e.g. evaluate_fn).
 
@@ -60,12 +60,6 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
     out_dir = os.path.join(out, suite)
     if seeds is None:
         return _run(suite, out_dir, files, bindings, overrides)
-    seeded = [name for name, function in SUITES.items()
-              if "seed" in inspect.signature(function).parameters]
-    if suite not in seeded:
-        raise errors.UserError(
-            f"Suite {suite!r} has no seed argument; --seeds works for "
-            f"{', '.join(seeded)}.")
     seeds = [int(seed) for seed in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise errors.UserError(f"--seeds={seeds}: give distinct seeds.")
@@ -73,10 +67,23 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
     for seed in seeds:
         seed_dirs[seed] = os.path.join(out_dir, f"seed_{seed}")
         results[seed] = _run(suite, seed_dirs[seed], files,
-                             bindings + [f"{suite}.seed = {seed}"], overrides)
+                             bindings + seed_bindings(suite, seed), overrides)
     reports.seed_summary(suite, out_dir, seed_dirs,
                          f"{suite}: {len(seeds)} seeds")
     return results
+
+
+def seed_bindings(suite, seed):
+    """Gin bindings giving one run of `suite` the seed `seed`.
+
+    The synthetic suites take a `seed` (data, weights and noise). The image
+    suites train every model through `train_lib.train`, which reads
+    `train.seed` (initial weights, data order) and `make_model.seed` (the
+    model's training noise).
+    """
+    if "seed" in inspect.signature(SUITES[suite]).parameters:
+        return [f"{suite}.seed = {seed}"]
+    return [f"train.seed = {seed}", f"make_model.seed = {seed}"]
 
 
 def _run(suite, out_dir, files, bindings, overrides):

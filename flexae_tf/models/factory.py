@@ -6,8 +6,12 @@ from flexae_tf.models import flexae
 
 
 @gin.configurable(denylist=["image_shape"])
-def make_model(image_shape, model_class=flexae.FlexAE):
+def make_model(image_shape, model_class=flexae.FlexAE, seed=None):
     """The model to train: FlexAE, or any class with its training API.
+
+    seed: None keeps the class's own `seed` (e.g. `FlexAE.seed` in
+    gin/base.gin: noise, smoothing weights, GP mixes); an integer overrides
+    it for whichever class is chosen (the experiment suites' --seeds).
 
     A model class takes `image_shape`, and provides `compile()`,
     `train_step(groups)`, `group_size`, `trackers`, `noise_dim`,
@@ -15,4 +19,6 @@ def make_model(image_shape, model_class=flexae.FlexAE):
     `decode`, `reconstruct`, `generate`, `prior_codes`, `sample`,
     `interpolate`.
     """
-    return model_class(image_shape=image_shape)
+    if seed is None:
+        return model_class(image_shape=image_shape)
+    return model_class(image_shape=image_shape, seed=int(seed))
