@@ -59,7 +59,9 @@ def test_missing_dataset_names_both_fixes(tmp_path, monkeypatch):
     monkeypatch.setenv("FLEXAE_DATA_DIR", str(tmp_path / "nothing"))
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     with pytest.raises(data.DataError) as error:
-        data.load_images("mnist", "test", tfds_dir=str(tmp_path / "tfds"))
+        # No download: offline, TFDS would retry until it times out.
+        data.load_images("mnist", "test", tfds_dir=str(tmp_path / "tfds"),
+                         download=False)
     message = str(error.value)
     assert "FLEXAE_DATA_DIR" in message and "tensorflow_datasets" in message
 
