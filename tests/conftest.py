@@ -9,17 +9,7 @@ import gin  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import flexae_tf  # pylint: disable=unused-import,wrong-import-position
-
-# Narrow networks for unit tests of single models; bindings a model does
-# not use are inert.
-SMALL_NETWORKS = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-LatentCritic.hidden_units = 16
-FlowPrior.hidden_units = 16
-"""
+from tests.helpers import SMALL_NETWORKS  # pylint: disable=wrong-import-position
 
 
 @pytest.fixture

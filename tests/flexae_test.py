@@ -12,17 +12,8 @@ import tensorflow as tf
 
 from flexae_tf import errors
 from flexae_tf.models import flexae
+from tests.helpers import SMALL_NETWORKS
 
-SMALL = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-PriorGenerator.hidden_units = 16
-LatentCritic.hidden_units = 16
-ImageCritic.filters = (4, 8)
-ImageCritic.dense_units = 16
-"""
 SHAPE = (28, 28, 1)
 NETWORKS = ("encoder", "decoder", "prior_generator", "latent_critic",
             "image_critic")
@@ -30,7 +21,7 @@ NETWORKS = ("encoder", "decoder", "prior_generator", "latent_critic",
 
 def small_model(**kwargs):
     gin.clear_config()
-    gin.parse_config(SMALL)
+    gin.parse_config(SMALL_NETWORKS)
     tf.keras.utils.set_random_seed(0)
     kwargs.setdefault("critic_steps", 2)
     model = flexae.FlexAE(SHAPE, latent_dim=6, **kwargs)
@@ -302,14 +293,14 @@ _TWO_REPLICAS = textwrap.dedent("""
         data = strategy.experimental_distribute_dataset(
             tf.data.Dataset.from_tensor_slices((real, fake)).batch(8))
         r, f = next(iter(data))
-        step = lambda a, b: model._critic_step(
-            model.latent_critic, model.latent_critic_optimizer, a, b)
+        step = lambda a, b: model._wgan_gp_step(
+            model.latent_critic, model.latent_critic_optimizer, a, b, 0.0)
         tf.function(lambda a, b: strategy.run(step, args=(a, b)))(r, f)
         weights.append([v.numpy() for v in model.latent_critic.weights])
     diff = max(np.abs(a - b).max() for a, b in zip(*weights))
     moved = max(np.abs(a).max() for a in weights[0])
     print("MAXDIFF", diff, moved)
-""") % SMALL
+""") % SMALL_NETWORKS
 
 
 def test_two_replicas_take_the_same_step_as_one_on_the_global_batch():
@@ -326,8 +317,8 @@ def test_mask_stays_in_unit_interval_and_sparsity_switches_off_unused_dims():
     # does not need any code dimension; the L1 term must push the mask down
     # while the constraint keeps it in [0, 1].
     gin.clear_config()
-    gin.parse_config(SMALL + "reconstruction/make_optimizer.learning_rate"
-                     " = 0.05")
+    gin.parse_config(SMALL_NETWORKS
+                     + "reconstruction/make_optimizer.learning_rate = 0.05")
     tf.keras.utils.set_random_seed(0)
     model = flexae.FlexAE(SHAPE, latent_dim=6, prior="normal",
                           smoothing=False, mask_sparsity_weight=1.0)

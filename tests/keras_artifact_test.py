@@ -25,11 +25,9 @@ from flexae_tf import errors
 import flexae_tf.models
 from flexae_tf.models import autoencoder
 from flexae_tf.models import factory
+from tests.helpers import SMALL_NETWORKS
 
-SMALL = ["Encoder.filters = (4, 8)", "Encoder.dense_units = 16",
-         "Decoder.filters = (8, 4)", "Decoder.dense_units = 16",
-         "PriorGenerator.hidden_units = 16", "LatentCritic.hidden_units = 16",
-         "ImageCritic.filters = (4, 8)", "ImageCritic.dense_units = 16"]
+SMALL = SMALL_NETWORKS.strip().splitlines()
 MODELS = {
     "flexae_sr": ["gin/flexae_sr.gin"],
     "flexae": ["gin/flexae.gin"],

@@ -15,23 +15,14 @@ from flexae_tf.metrics import kid
 from flexae_tf.metrics import model_metrics
 from flexae_tf.metrics import results
 from flexae_tf.models import flexae
+from tests.helpers import SMALL_NETWORKS
 
-SMALL = """
-Encoder.filters = (4, 8)
-Encoder.dense_units = 16
-Decoder.filters = (8, 4)
-Decoder.dense_units = 16
-PriorGenerator.hidden_units = 16
-LatentCritic.hidden_units = 16
-ImageCritic.filters = (4, 8)
-ImageCritic.dense_units = 16
-"""
 HAS_MNIST = os.path.isdir(os.path.join(paths.default_data_dir(), "mnist"))
 
 
 def small_model():
     gin.clear_config()
-    gin.parse_config(SMALL)
+    gin.parse_config(SMALL_NETWORKS)
     tf.keras.utils.set_random_seed(0)
     model = flexae.FlexAE((28, 28, 1), latent_dim=4, critic_steps=1)
     model.compile()

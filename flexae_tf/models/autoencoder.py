@@ -246,6 +246,21 @@ class AutoEncoderModel(keras.Model):
             gradients = [g / replicas for g in gradients]
         optimizer.apply(gradients, variables)
 
+    def _wgan_gp_step(self, critic, optimizer, real, fake, gp_weight):
+        """One WGAN-GP critic update: `real` scored high, `fake` low.
+
+        real, fake: [batch, ...] inputs that carry no gradient here.
+        Returns (critic loss, gradient penalty).
+        """
+        alpha = self.rng.uniform((ops.shape(real)[0],))
+        with tf.GradientTape() as tape:
+            loss = losses.critic_loss(critic(real, training=True),
+                                      critic(fake, training=True))
+            penalty = losses.gradient_penalty(critic, real, fake, alpha)
+            total = loss + gp_weight * penalty
+        self._apply(optimizer, total, tape, critic.trainable_variables)
+        return loss, penalty
+
     # ----------------------------------------------------------- inference
     def encode(self, images):
         return self.encoder(images, training=False)

@@ -288,25 +288,14 @@ class FlexAE(autoencoder.AutoEncoderModel):
                                                  loss.dtype)
         return logs
 
-    def _critic_step(self, critic, optimizer, real, fake):
-        """One WGAN-GP critic update; real and fake carry no gradient."""
-        alpha = self.rng.uniform((ops.shape(real)[0],))
-        with tf.GradientTape() as tape:
-            loss = losses.critic_loss(critic(real, training=True),
-                                      critic(fake, training=True))
-            penalty = losses.gradient_penalty(critic, real, fake, alpha)
-            total = loss + self.gp_weight * penalty
-        self._apply(optimizer, total, tape, critic.trainable_variables)
-        return loss, penalty
-
     def _latent_critic_step(self, codes, noise):
         """C_k update: codes E(x) [b, m] are real, prior samples fake.
 
         noise: [b, noise_dim] P-GEN input of the fake side.
         """
-        loss, penalty = self._critic_step(
+        loss, penalty = self._wgan_gp_step(
             self.latent_critic, self.latent_critic_optimizer, codes,
-            self.prior_codes(noise, training=True))
+            self.prior_codes(noise, training=True), self.gp_weight)
         return {"latent_critic_loss": loss, "latent_gp": penalty,
                 "latent_wasserstein": -loss}
 
@@ -318,9 +307,9 @@ class FlexAE(autoencoder.AutoEncoderModel):
 
     def _image_critic_step(self, images, codes, codes_2):
         """C_z update: real images vs decoded code interpolations."""
-        loss, penalty = self._critic_step(
+        loss, penalty = self._wgan_gp_step(
             self.image_critic, self.image_critic_optimizer, images,
-            self._smoothed_images(codes, codes_2))
+            self._smoothed_images(codes, codes_2), self.gp_weight)
         return {"image_critic_loss": loss, "image_gp": penalty,
                 "image_wasserstein": -loss}
 

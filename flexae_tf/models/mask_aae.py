@@ -212,17 +212,11 @@ class MaskAAE(autoencoder.AutoEncoderModel):
 
     def _critic_step(self, images):
         codes, prior = self._masked_pair(images)
-        codes, prior = ops.stop_gradient(codes), ops.stop_gradient(prior)
-        critic = self.latent_critic
-        alpha = self.rng.uniform((ops.shape(codes)[0],))
-        with tf.GradientTape() as tape:
-            # Prior samples are the high-scored side in the authors' code.
-            loss = losses.critic_loss(critic(prior, training=True),
-                                      critic(codes, training=True))
-            penalty = losses.gradient_penalty(critic, codes, prior, alpha)
-            total = loss + self.gp_weight * penalty
-        self._apply(self.latent_critic_optimizer, total, tape,
-                    critic.trainable_variables)
+        # Prior samples are the high-scored side in the authors' code.
+        loss, penalty = self._wgan_gp_step(
+            self.latent_critic, self.latent_critic_optimizer,
+            ops.stop_gradient(prior), ops.stop_gradient(codes),
+            self.gp_weight)
         return {"latent_critic_loss": loss, "latent_gp": penalty}
 
     def _encoder_step(self, images):
