@@ -257,9 +257,10 @@ class Checkpoints(keras.callbacks.Callback):
 class Evaluation(keras.callbacks.Callback):
     """model_metrics.evaluate every eval_interval iterations."""
 
-    def __init__(self, run, metrics, num_samples):
+    def __init__(self, run, metrics, num_samples, features="inception"):
         super().__init__()
         self.run, self.metrics, self.num_samples = run, metrics, num_samples
+        self.features = features
 
     def on_epoch_end(self, epoch, logs=None):
         run, iteration = self.run, self.run.iteration
@@ -267,6 +268,7 @@ class Evaluation(keras.callbacks.Callback):
             return
         results = model_metrics.evaluate(
             self.model, run.dataset, self.metrics, self.num_samples,
+            features=self.features,
             out_dir=os.path.join(run.out_dir, "images"), step=iteration)
         with run.writer.as_default():
             for name, value in model_metrics.flatten(results).items():

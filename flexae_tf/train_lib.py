@@ -72,7 +72,8 @@ class Run:
                                    or self.iteration == self.num_iterations)
 
 
-def _check_arguments(num_iterations, eval_interval, eval_metrics, **positive):
+def _check_arguments(num_iterations, eval_interval, eval_metrics,
+                     eval_features, **positive):
     for name, value in dict(positive, num_iterations=num_iterations).items():
         if isinstance(value, bool):  # True is an int in Python.
             raise errors.UserError(
@@ -88,6 +89,10 @@ def _check_arguments(num_iterations, eval_interval, eval_metrics, **positive):
         raise errors.UserError(
             f"train.eval_metrics: unknown {unknown}; choose from "
             f"{model_metrics.METRICS}.")
+    if eval_interval and eval_features not in model_metrics.FEATURES:
+        raise errors.UserError(
+            f"train.eval_features={eval_features!r}: choose from "
+            f"{model_metrics.FEATURES}.")
 
 
 def _restore(model, model_dir, warm_start_from):
@@ -109,7 +114,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
           log_interval=100, image_interval=1000, checkpoint_interval=1000,
           keep_checkpoints=3, jit_compile=False, strategy="mirrored",
           seed=0, eval_interval=0, eval_metrics=("fid",),
-          eval_num_samples=10000, callbacks=(), warm_start_from=None,
+          eval_num_samples=10000, eval_features="inception", callbacks=(),
+          warm_start_from=None,
           precision="float32"):
     """Trains the configured model in model_dir, resuming from its checkpoint.
 
@@ -134,6 +140,9 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         `python -m flexae_tf.evaluate` after training instead).
       eval_metrics: metrics of the periodic evaluation (model_metrics.METRICS).
       eval_num_samples: N of the periodic model_metrics.
+      eval_features: feature space of the periodic evaluation: 'inception'
+        (FID proper) or 'random_projection' (cheap enough for learning
+        curves on a CPU; not comparable with published FIDs).
       callbacks: extra Keras callbacks, run after the built-in ones at
         every boundary (one fit epoch; `logs` holds the loss means and
         `iteration`), e.g. `[@EarlyStopping()]` with
@@ -156,6 +165,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
         unusable, or checkpoints of another model.
     """
     _check_arguments(num_iterations, eval_interval, eval_metrics,
+                     eval_features,
                      batch_size=batch_size, log_interval=log_interval,
                      image_interval=image_interval,
                      checkpoint_interval=checkpoint_interval,
@@ -235,7 +245,8 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
         callbacks_lib.Previews(run),
         callbacks_lib.Checkpoints(run, chief),
         callbacks_lib.Evaluation(run, config["eval_metrics"],
-                                 config["eval_num_samples"]),
+                                 config["eval_num_samples"],
+                                 config["eval_features"]),
     ] + ([eval_checkpoints] if chief else [])
     logging.info("Training %s from iteration %d to %d in %s (%d replicas, "
                  "%d iterations per host sync).", dataset, start,

@@ -277,12 +277,16 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert numbers(model_dir) == [2]
 
 
-@pytest.mark.parametrize("binding,message", [
-    ("train.num_iterations = True", "train.num_iterations=True"),
-    ("train.eval_interval = 2", "unknown \\['no_such'\\]"),
+@pytest.mark.parametrize("bindings,message", [
+    (["train.num_iterations = True", "train.eval_metrics = ['no_such']"],
+     "train.num_iterations=True"),
+    (["train.eval_interval = 2", "train.eval_metrics = ['no_such']"],
+     "unknown \\['no_such'\\]"),
+    (["train.eval_interval = 2", "train.eval_features = 'pixels'"],
+     "eval_features='pixels'"),
 ])
-def test_bad_settings_fail_before_training(tmp_path, binding, message):
-    configure(binding, "train.eval_metrics = ['no_such']")
+def test_bad_settings_fail_before_training(tmp_path, bindings, message):
+    configure(*bindings)
     with pytest.raises(errors.UserError, match=message):
         train_lib.train(str(tmp_path / "bad"))
     assert not os.path.exists(tmp_path / "bad" / "checkpoints")

@@ -182,3 +182,20 @@ def test_unusable_model_dir_is_one_line_exit_2(tmp_path, where, message):
     assert message in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: ")
 
+
+
+def test_periodic_evaluation_writes_a_learning_curve(tmp_path):
+    """train.eval_interval: FID scalars at every interval, in the features
+    asked for (the suites' learning curves use the cheap projection)."""
+    model_dir = str(tmp_path / "curve")
+    configure("train.eval_interval = 2", "train.eval_num_samples = 100",
+              "train.eval_features = 'random_projection'")
+    train_lib.train(model_dir, num_iterations=4)
+    steps = {}
+    for path in glob.glob(os.path.join(model_dir, "train", "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                steps.setdefault(value.tag, set()).add(event.step)
+    assert steps["eval/fid/generation"] == {2, 4}
+    assert steps["eval/fid/reconstruction"] == {2, 4}
+    assert "eval/features" not in steps  # Strings are not scalars.

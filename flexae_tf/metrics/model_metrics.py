@@ -58,6 +58,9 @@ class RandomProjectionFeatures:
         return flat @ self._matrix
 
 
+FEATURES = ("inception", "random_projection")
+
+
 def feature_network(name):
     if name == "inception":
         return inception.InceptionFeatures()
