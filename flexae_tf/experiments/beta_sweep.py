@@ -110,7 +110,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
     context = f"{num_iterations} iterations, N = {num_samples}"
     rows = []
     for dataset in datasets:
-        curves = {}
+        curves, learning = {}, {}
         for name in models:
             for beta in betas:
                 results = image_suites.run_model(
@@ -120,6 +120,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                 it, n = results["iteration"], results["num_samples"]
                 fids = results["fid"]
                 label = f"{name} beta={beta:g}"
+                learning[label] = image_suites.curve_rows(
+                    report, dataset, label, results, budget)
                 for kind in ("reconstruction", "generation"):
                     report.result(dataset, label, f"{kind}_{budget.label}",
                                   fids[kind], it, n, budget.protocol)
@@ -137,6 +139,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                 f"{kind} {budget.label}", f"{dataset}, {context}")
             report.figure(filename, f"{dataset}: {kind} {budget.label} "
                           f"against beta, {context}.")
+        image_suites.curve_figure(report, f"learning_curves_{dataset}.png",
+                                  learning, dataset, budget)
     report.table(["dataset", "model", "beta", "iterations", "N",
                   f"recon {budget.label}", f"gen {budget.label}",
                   "train seconds"], rows)

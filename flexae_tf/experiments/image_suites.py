@@ -112,6 +112,32 @@ def train_model(model_dir, dataset, model_name, budget, bindings=()):
     return model, time.time() - start
 
 
+def learning_curve(model_dir, budget):
+    """{iteration: generation distance} of the periodic evaluations.
+
+    Models trained with `train.eval_interval` > 0 log FIDs as they train;
+    they are the suite's learning curve when they are in the suite's
+    feature space and N (e.g. train.eval_features = 'random_projection'
+    with features = 'projection', projection_dim = 64), else {}.
+    """
+    train = gin.get_bindings("train")
+    if not train.get("eval_interval"):
+        return {}
+    features = train.get("eval_features", "inception")
+    periodic = ("inception" if features == "inception" else
+                model_metrics.RandomProjectionFeatures().protocol)
+    if (periodic != budget.protocol
+            or train.get("eval_num_samples", 10000) != budget.num_samples):
+        logging.warning(
+            "No learning curve in %s: train.eval_features=%r, "
+            "eval_num_samples=%s differ from the suite's %s, N = %d.",
+            model_dir, features, train.get("eval_num_samples"),
+            budget.protocol, budget.num_samples)
+        return {}
+    return reports.read_scalars(os.path.join(model_dir, "train"),
+                                "eval/fid/generation")
+
+
 def evaluate_model(model, model_dir, dataset, metrics, budget):
     """model_metrics.evaluate + NAC, cached per (iteration, N, ...)."""
     iteration = int(model.iteration.numpy())
@@ -147,14 +173,47 @@ def run_model(out_dir, dataset, model_name, budget, metrics, tag="",
     results = evaluate_model(model, model_dir, dataset, metrics, budget)
     results["train_seconds"] = seconds
     results["model_dir"] = model_dir
+    results["curve"] = learning_curve(model_dir, budget)
     logging.info("%s %s%s: %s", dataset, model_name, tag, {
         k: v for k, v in results.items() if k in ("fid", "prd", "nac")})
     return results
 
 
-def _fid_rows(report, dataset, name, results, budget, prd=False):
+def curve_rows(report, dataset, name, results, budget):
+    """CSV rows of the learning curve; returns it as ([iterations], [gen]).
+
+    The rows carry the final metric's name at earlier iterations, so
+    `reports.seed_summary` plots their mean over seeds.
+    """
+    it, n = results["iteration"], results["num_samples"]
+    curve = {k: v for k, v in results["curve"].items() if k < it}
+    for step, value in sorted(curve.items()):
+        report.result(dataset, name, f"generation_{budget.label}", value,
+                      step, n, budget.protocol)
+    curve[it] = results["fid"]["generation"]
+    return sorted(curve), [curve[k] for k in sorted(curve)]
+
+
+def curve_figure(report, filename, curves, dataset, budget):
+    """The learning-curve figure of one dataset, if models logged curves."""
+    if max((len(x) for x, _ in curves.values()), default=0) < 2:
+        return
+    reports.plot_curves(os.path.join(report.out_dir, filename), curves,
+                        "iteration", f"generation {budget.label}",
+                        f"{dataset}: learning curves, N = "
+                        f"{budget.num_samples}", log_y=True)
+    report.figure(filename, f"{dataset}: generation {budget.label} during "
+                  f"training (train.eval_interval), N = "
+                  f"{budget.num_samples}; the budget should be past the "
+                  "steep part.")
+
+
+def _fid_rows(report, dataset, name, results, budget, prd=False,
+              curves=None):
     """Table row + CSV rows for the FID (and PRD) numbers of one model."""
     it, n, fids = results["iteration"], results["num_samples"], results["fid"]
+    if curves is not None:
+        curves[name] = curve_rows(report, dataset, name, results, budget)
     report.result(dataset, name, f"reconstruction_{budget.label}",
                   fids["reconstruction"], it, n, budget.protocol)
     report.result(dataset, name, f"generation_{budget.label}",
@@ -194,14 +253,14 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     report = reports.Report("latent_dim", out_dir,
                         f"latent_dim: latent size m on {dataset} (Table 3)")
     report.text(budget.describe(), f"m_b = {base_latent_dim}.")
-    rows, curves, nacs = [], {}, {}
+    rows, curves, nacs, learning = [], {}, {}, {}
     for name in models:
         for k in multipliers:
             m = k * base_latent_dim
             results = run_model(out_dir, dataset, name, budget, ("fid",),
                                 f"_m{m}", [f"LATENT_DIM = {m}"])
             rows.append([m] + _fid_rows(report, dataset, f"{name} m={m}",
-                                        results, budget))
+                                        results, budget, curves=learning))
             for kind in ("reconstruction", "generation"):
                 xs, ys = curves.setdefault((kind, name), ([], []))
                 xs.append(m)
@@ -217,6 +276,7 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                         f"{dataset}, {context}")
         report.figure(filename, f"{kind} {budget.label} against m, "
                       f"{context}.")
+    curve_figure(report, "learning_curves.png", learning, dataset, budget)
     reports.nac_figure(report, "nac.png", nacs, context)
     report.write()
     return rows
@@ -239,12 +299,12 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
                 "F_8 (Sajjadi et al. 2018) in the same feature space.")
     context = f"{num_iterations} iterations, N = {num_samples}"
     for dataset in datasets:
-        rows, nacs, gen = [], {}, {}
+        rows, nacs, gen, learning = [], {}, {}, {}
         for name in models:
             results = run_model(out_dir, dataset, name, budget,
                                 ("fid", "prd"))
             rows.append(_fid_rows(report, dataset, name, results, budget,
-                                  prd=True))
+                                  prd=True, curves=learning))
             nacs[name] = results["nac"]
             gen[name] = results["fid"]["generation"]
         report.text(f"## {dataset}")
@@ -254,6 +314,8 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
                       f"{context}")
         report.figure(f"generation_{dataset}.png", f"{dataset}: generation "
                       f"{budget.label}, {context}.")
+        curve_figure(report, f"learning_curves_{dataset}.png", learning,
+                     dataset, budget)
         reports.nac_figure(report, f"nac_{dataset}.png", nacs,
                     f"{dataset}, {context}")
     report.write()

@@ -6,6 +6,7 @@ count N) and PNG plots. Plots use matplotlib's Agg backend (no display).
 """
 
 import csv
+import glob
 import json
 import math
 import os
@@ -152,6 +153,23 @@ class Report:
                         tf.summary.scalar(_tag(row["metric"]), value,
                                           step=int(row["iterations"]))
             writer.close()
+
+
+def read_scalars(log_dir, tag):
+    """{step: value} of one scalar of the TensorBoard events in log_dir.
+
+    A step written twice (a resumed run) keeps its last value.
+    """
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    values = {}
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values[int(event.step)] = float(
+                        tf.make_ndarray(value.tensor)
+                        if value.HasField("tensor") else value.simple_value)
+    return values
 
 
 def _tag(name):
