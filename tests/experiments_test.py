@@ -268,6 +268,10 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     generation = {int(r["iterations"]): float(r["value"]) for r in rows
                   if r["metric"] == "generation_FD[proj-64]"}
     assert sorted(generation) == [2, 4]
+    # N < 10,000: KID beside FD, at the final iteration.
+    assert {(r["metric"], r["iterations"]) for r in rows} >= {
+        ("generation_KID[proj-64]", "4"), ("reconstruction_KID[proj-64]",
+                                           "4")}
     logged = reports.read_scalars(
         os.path.join(out, "models", "mnist_wae_gan", "train"),
         "eval/fid/generation")

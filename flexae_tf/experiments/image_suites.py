@@ -78,6 +78,8 @@ class Budget:
             model_metrics.RandomProjectionFeatures(projection_dim))
         self.label = ("FID" if features == "inception" else
                       f"FD[proj-{projection_dim}]")
+        self.kid_label = ("KID" if features == "inception" else
+                          f"KID[proj-{projection_dim}]")
         self.protocol = ("Inception pool_3 (FID)" if features == "inception"
                          else self.feature_fn.protocol)
         self.evaluate_fn = evaluate_fn or model_metrics.evaluate
@@ -218,6 +220,11 @@ def _fid_rows(report, dataset, name, results, budget, prd=False,
                   fids["reconstruction"], it, n, budget.protocol)
     report.result(dataset, name, f"generation_{budget.label}",
                   fids["generation"], it, n, budget.protocol)
+    # evaluate() adds KID (unbiased at any N) where N is below FID's
+    # reliable 10,000; the CSV and the seed summary carry it.
+    for kind, value in results.get("kid", {}).items():
+        report.result(dataset, name, f"{kind}_{budget.kid_label}", value,
+                      it, n, budget.protocol)
     report.result(dataset, name, "nac", results["nac"], it, n, "codes")
     row = [name, it, n, fids["reconstruction"], fids["generation"]]
     if prd:
