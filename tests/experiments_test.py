@@ -221,10 +221,13 @@ def test_latent_dim_suite_trains_reports_and_reuses_finished_models(
     for m in (4, 8):
         model_dir = os.path.join(out, "models", f"mnist_wae_gan_m{m}")
         assert os.listdir(os.path.join(model_dir, "checkpoints"))
-    # A rerun reuses the finished models and their cached evaluations.
+    # A rerun reuses the finished models and their cached evaluations,
+    # and reports their training time, not its own.
     fake.calls.clear()
-    runner.run_suite("latent_dim", str(tmp_path), **kwargs)
+    again_rows = runner.run_suite("latent_dim", str(tmp_path), **kwargs)
     assert not fake.calls
+    assert float(rows[0][-1]) >= 1
+    assert [r[-1] for r in again_rows] == [r[-1] for r in rows]
     again = open(os.path.join(out, "report.md")).read()
     assert "| 8 | WAE-GAN m=8 | 2 | 30 | 9 | 10 |" in again
 

@@ -24,6 +24,7 @@ from flexae_tf import checkpoints
 from flexae_tf import cli
 from flexae_tf import data
 from flexae_tf import errors
+from flexae_tf import paths
 from flexae_tf.metrics import model_metrics
 from flexae_tf.experiments import reports
 from flexae_tf import train_lib
@@ -48,6 +49,7 @@ MODEL_SHEETS = {
 }
 FEATURES = ("inception", "projection")
 _CACHE = "experiment_evaluations.json"
+_TRAIN_TIME = "experiment_train_seconds.json"
 
 
 def _check_names(datasets=(), models=(), features="inception"):
@@ -165,15 +167,44 @@ def _slug(text):
     return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
+def _event_span(model_dir):
+    """Seconds from the first to the last training event in model_dir."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    times = [event.wall_time for path in tf.io.gfile.glob(
+        os.path.join(model_dir, "train", "events.*"))
+        for event in tf.compat.v1.train.summary_iterator(path)]
+    return max(times) - min(times) if times else 0.0
+
+
+def training_seconds(model_dir, seconds, trained):
+    """Wall time the model has spent in training, over every suite run.
+
+    A rerun that reuses the finished model adds nothing, so the reports
+    keep the real training time. A model trained before this record
+    existed gets the span of its training events.
+    """
+    path = os.path.join(model_dir, _TRAIN_TIME)
+    if os.path.exists(path):
+        with open(path) as f:
+            total = json.load(f)["seconds"] + (seconds if trained else 0.0)
+    else:
+        total = seconds if trained else _event_span(model_dir)
+    paths.write_atomically(path, json.dumps({"seconds": total}))
+    return total
+
+
 def run_model(out_dir, dataset, model_name, budget, metrics, tag="",
               bindings=()):
     """Trains and evaluates one model; returns its results dict."""
     model_dir = os.path.join(out_dir, "models",
                              _slug(f"{dataset}_{model_name}{tag}"))
+    before = (checkpoints.latest(model_dir) if os.path.isdir(model_dir)
+              else None)
     model, seconds = train_model(model_dir, dataset, model_name, budget,
                                  bindings)
+    trained = checkpoints.latest(model_dir) != before
     results = evaluate_model(model, model_dir, dataset, metrics, budget)
-    results["train_seconds"] = seconds
+    results["train_seconds"] = training_seconds(model_dir, seconds, trained)
     results["model_dir"] = model_dir
     results["curve"] = learning_curve(model_dir, budget)
     logging.info("%s %s%s: %s", dataset, model_name, tag, {
