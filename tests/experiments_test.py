@@ -257,15 +257,13 @@ def test_memorization_suite_with_the_real_evaluation(tmp_path):
 
 
 def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
-    """train.eval_interval curves become CSV rows and a figure; their last
-    point is the table's number (same features, N and samples)."""
-    curve = ["train.eval_interval = 2", "train.eval_num_samples = 100",
-             "train.eval_features = 'random_projection'"]
+    """curve_interval: periodic evaluations become CSV rows and a figure;
+    their last point is the table's number (same features, N, samples)."""
     bindings = TINY_IMAGE + [
         "baselines.datasets = ('mnist',)", "baselines.models = ('WAE-GAN',)",
-        "baselines.batch_size = 8", "baselines.projection_dim = 64"]
-    runner.run_suite("baselines", str(tmp_path), gin_bindings=bindings
-                     + curve, iterations=4, num_samples=100)
+        "baselines.batch_size = 8", "baselines.curve_interval = 2"]
+    runner.run_suite("baselines", str(tmp_path), gin_bindings=bindings,
+                     iterations=4, num_samples=100)
     out = os.path.join(tmp_path, "baselines")
     _, rows = _check_outputs(out, ["learning_curves_mnist.png"])
     generation = {int(r["iterations"]): float(r["value"]) for r in rows
@@ -281,13 +279,16 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     assert sorted(logged) == [2, 4]
     assert generation[2] == pytest.approx(logged[2])
     assert generation[4] == pytest.approx(logged[4], rel=1e-4)
-    # Another feature space or N is not the table's protocol: no curve.
+    # Another projection than the periodic evaluation's: no curve.
     runner.run_suite("baselines", str(tmp_path / "other"),
-                     gin_bindings=bindings + curve, iterations=4,
-                     num_samples=80)
+                     gin_bindings=bindings + ["baselines.projection_dim = 8"],
+                     iterations=4, num_samples=100)
     other = _csv(os.path.join(tmp_path, "other", "baselines",
                               "results.csv"))
     assert {int(r["iterations"]) for r in other} == {4}
+    assert not reports.read_scalars(os.path.join(
+        tmp_path, "other", "baselines", "models", "mnist_wae_gan", "train"),
+        "eval/fid/generation")  # Nor its cost.
 
 
 def test_image_suites_reject_unknown_names(tmp_path):

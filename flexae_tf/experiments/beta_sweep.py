@@ -62,9 +62,9 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                datasets=("mnist", "fashion_mnist"),
                models=tuple(BETA_BINDINGS), betas=(0.0, 0.01, 0.1, 1.0),
                latent_dim=8, warmup_fraction=0.2, num_iterations=500,
-               num_samples=1000, batch_size=64, features="projection",
+               num_samples=2000, batch_size=64, features="projection",
                projection_dim=64, network_sheet=image_suites.CPU_SHEET,
-               evaluate_fn=None):
+               curve_interval=100, evaluate_fn=None):
     """Fig. 3: reconstruction and generation FID against beta.
 
     Args:
@@ -83,6 +83,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
       projection_dim: size of the projection features.
       network_sheet: narrow CPU networks, or None for the dataset
         sheets' (authors') widths.
+      curve_interval: iterations between learning-curve evaluations (0:
+        none; projection features only).
       evaluate_fn: model_metrics.evaluate's contract (tests).
 
     Returns:
@@ -98,7 +100,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
             f"beta_sweep.betas={tuple(betas)}; every beta must be >= 0.")
     budget = image_suites.Budget(
         num_iterations, num_samples, batch_size, features, projection_dim,
-        network_sheet, gin_files, gin_bindings, evaluate_fn)
+        network_sheet, gin_files, gin_bindings, evaluate_fn, curve_interval)
     report = reports.Report(
         "beta_sweep", out_dir, "beta_sweep: FID against beta "
         "(learned-priors paper, Fig. 3)")

@@ -67,7 +67,7 @@ class Budget:
 
     def __init__(self, num_iterations, num_samples, batch_size, features,
                  projection_dim, network_sheet, gin_files, gin_bindings,
-                 evaluate_fn):
+                 evaluate_fn, curve_interval=0):
         errors.check_positive("", num_iterations=num_iterations,
                          num_samples=num_samples, batch_size=batch_size)
         _check_names(features=features)
@@ -85,12 +85,28 @@ class Budget:
         self.protocol = ("Inception pool_3 (FID)" if features == "inception"
                          else self.feature_fn.protocol)
         self.evaluate_fn = evaluate_fn or model_metrics.evaluate
+        # Learning curves come from train.eval_interval evaluations in the
+        # table's own feature space; Inception ones would cost more than
+        # the training on a CPU, so only the projection has them.
+        periodic = model_metrics.RandomProjectionFeatures().protocol
+        self.curve_interval = (curve_interval if self.feature_fn is not None
+                               and self.protocol == periodic else 0)
+
+    def curve_bindings(self):
+        """Gin bindings of the periodic evaluation that draws the curve."""
+        if not self.curve_interval:
+            return []
+        return [f"train.eval_interval = {self.curve_interval}",
+                "train.eval_metrics = ('fid',)",
+                f"train.eval_num_samples = {self.num_samples}",
+                "train.eval_features = 'random_projection'"]
 
     def describe(self):
         networks = (f"narrow networks ({self.network_sheet})"
                     if self.network_sheet else "the authors' network widths")
         return (f"Budget: {self.num_iterations} iterations per model, batch "
-                f"{self.batch_size}, {networks}; metrics from N = "
+                f"{self.batch_size}, {networks}; metrics of the final "
+                f"checkpoint against the test split from N = "
                 f"{self.num_samples} samples; features: {self.protocol}.")
 
 
@@ -108,8 +124,8 @@ def train_model(model_dir, dataset, model_name, budget, bindings=()):
         f"train.num_iterations = {n}", f"train.batch_size = "
         f"{budget.batch_size}", f"train.log_interval = {min(n, 50)}",
         f"train.image_interval = {interval}",
-        f"train.checkpoint_interval = {interval}"] + list(bindings)
-        + list(budget.gin_bindings))
+        f"train.checkpoint_interval = {interval}"] + budget.curve_bindings()
+        + list(bindings) + list(budget.gin_bindings))
     logging.info("Training %s on %s in %s", model_name, dataset, model_dir)
     start = time.time()
     model = train_lib.train(model_dir)
@@ -119,10 +135,10 @@ def train_model(model_dir, dataset, model_name, budget, bindings=()):
 def learning_curve(model_dir, budget):
     """{iteration: generation distance} of the periodic evaluations.
 
-    Models trained with `train.eval_interval` > 0 log FIDs as they train;
+    Models trained with `train.eval_interval` > 0 (the suite's
+    `curve_interval`, or the user's bindings) log FIDs as they train;
     they are the suite's learning curve when they are in the suite's
-    feature space and N (e.g. train.eval_features = 'random_projection'
-    with features = 'projection', projection_dim = 64), else {}.
+    feature space and N, else {}.
     """
     train = gin.get_bindings("train")
     if not train.get("eval_interval"):
@@ -281,13 +297,18 @@ _DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
 def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                base_latent_dim=32, multipliers=(1, 2, 4),
                models=("WAE-GAN", "FlexAE-SR"), num_iterations=500,
-               num_samples=1000, batch_size=64, features="projection",
-               projection_dim=64, network_sheet=CPU_SHEET, evaluate_fn=None):
-    """Table 3: reconstruction and generation FID against latent size m."""
+               num_samples=2000, batch_size=64, features="projection",
+               projection_dim=64, network_sheet=CPU_SHEET, curve_interval=100,
+               evaluate_fn=None):
+    """Table 3: reconstruction and generation FID against latent size m.
+
+    `curve_interval`: iterations between the learning-curve evaluations
+    (0: none; projection features only).
+    """
     _check_names([dataset], models, features)
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
-                    evaluate_fn)
+                    evaluate_fn, curve_interval)
     report = reports.Report("latent_dim", out_dir,
                         f"latent_dim: latent size m on {dataset} (Table 3)")
     report.text(budget.describe(), f"m_b = {base_latent_dim}.")
@@ -323,14 +344,17 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
 @gin.configurable(denylist=_DENY)
 def baselines(out_dir, gin_files=(), gin_bindings=(),
               datasets=("mnist", "fashion_mnist"), models=tuple(MODEL_SHEETS),
-              num_iterations=300, num_samples=1000, batch_size=64,
+              num_iterations=500, num_samples=2000, batch_size=64,
               features="projection", projection_dim=64,
-              network_sheet=CPU_SHEET, evaluate_fn=None):
-    """Tables 1, 2: every model, same iterations, FID and precision/recall."""
+              network_sheet=CPU_SHEET, curve_interval=100, evaluate_fn=None):
+    """Tables 1, 2: every model, same iterations, FID and precision/recall.
+
+    `curve_interval`: as latent_dim's.
+    """
     _check_names(datasets, models, features)
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
-                    evaluate_fn)
+                    evaluate_fn, curve_interval)
     report = reports.Report("baselines", out_dir,
                         "baselines: all models (Tables 1, 2)")
     report.text(budget.describe(), "Precision and recall: PRD F_1/8 and "
