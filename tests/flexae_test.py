@@ -6,6 +6,7 @@ import textwrap
 
 import flexae_tf  # pylint: disable=unused-import
 import gin
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -133,6 +134,17 @@ def test_separate_mode_lambda_scales_the_encoder_step():
             np.testing.assert_allclose(deltas[2.0][key], 2.0 * one,
                                        rtol=1e-3, atol=1e-7)
     assert any(np.any(d) for d in deltas[1.0].values())
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5])
+def test_separate_mode_lambda_under_mirrored_strategy(lam):
+    """The trainer compiles inside MirroredStrategy, where Adam's rate is a
+    mirrored variable: scaling it must not read it back (the lambda = 0
+    baseline once failed to start there)."""
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = small_model(encoder_adversarial_weight=lam)
+    rate = model.encoder_adversarial_optimizer.learning_rate
+    assert keras.ops.convert_to_numpy(rate) == pytest.approx(lam * 1e-5)
 
 
 def test_joint_mode_lambda_weights_the_term_in_the_reconstruction_step():

@@ -22,17 +22,20 @@ PAPER_SETTINGS = {
 }
 
 
-@gin.configurable(denylist=["role"])
+@gin.configurable(denylist=["role", "learning_rate_scale"])
 def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
-                   epsilon=1e-8):
+                   epsilon=1e-8, learning_rate_scale=1.0):
     """Adam for `role`; unset arguments take the role's paper setting.
 
     epsilon 1e-8 is TF1's AdamOptimizer default, which the authors used
-    (Keras' own default is 1e-7).
+    (Keras' own default is 1e-7). `learning_rate_scale` multiplies the
+    rate here, as a number: once Adam holds it, it is a variable, and a
+    mirrored one under MirroredStrategy, which float() cannot read.
     """
     paper_lr, paper_b1, paper_b2 = PAPER_SETTINGS[role]
+    rate = paper_lr if learning_rate is None else learning_rate
     return keras.optimizers.Adam(
-        learning_rate=paper_lr if learning_rate is None else learning_rate,
+        learning_rate=rate * learning_rate_scale,
         beta_1=paper_b1 if beta_1 is None else beta_1,
         beta_2=paper_b2 if beta_2 is None else beta_2,
         epsilon=epsilon,
@@ -57,10 +60,8 @@ def build(role, variables, learning_rate_scale=1.0):
     placeholder tensor", PITFALLS.md (a)).
     """
     with gin.config_scope(role):
-        optimizer = make_optimizer(role)
-    if learning_rate_scale != 1.0:
-        optimizer.learning_rate = (float(optimizer.learning_rate)
-                                   * learning_rate_scale)
+        optimizer = make_optimizer(role,
+                                   learning_rate_scale=learning_rate_scale)
     optimizer = precision.loss_scaled(optimizer)  # float16 only
     optimizer.build(variables)
     return optimizer
