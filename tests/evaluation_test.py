@@ -58,7 +58,9 @@ def test_evaluate_command_writes_results_summaries_and_grids(model_dir):
     # N < 10,000: KID beside every FID.
     assert {"fid/generation", "fid/reconstruction", "kid/generation",
             "kid/reconstruction", "prd/precision"} <= set(reported)
-    assert {f"memorization/pixel/{p}"
+    # The feature space is named as it is, not as the default features.
+    assert {f"memorization/{space}/{p}" for space in ("pixel",
+                                                      "random_projection")
             for p in model_metrics.MEMORIZATION_PAIRS} <= set(reported)
     selection = [e for e in entries.values()
                  if e["protocol"] == "standard/selection"]
@@ -69,7 +71,8 @@ def test_evaluate_command_writes_results_summaries_and_grids(model_dir):
             > reported["memorization/pixel/Tr-Tr"]["value"] > 0)
     images = os.listdir(os.path.join(model_dir, "eval", "images"))
     for name in ("eval_interpolations_2.png", "eval_samples_2.png",
-                 "nearest_neighbours_pixel_2.png", "prd_2.png"):
+                 "nearest_neighbours_pixel_2.png",
+                 "nearest_neighbours_random_projection_2.png", "prd_2.png"):
         assert name in images
     tags = set()
     for path in glob.glob(os.path.join(model_dir, "eval", "events.*")):

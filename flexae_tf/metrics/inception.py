@@ -337,6 +337,8 @@ class InceptionFeatures:
     shape and no retrace for a short final batch.
     """
 
+    space = "inception"  # Names memorization results and grids.
+
     def __init__(self, batch_size=None, model=None, jit_compile=False):
         """Builds (or wraps) the network.
 

@@ -44,6 +44,8 @@ class RandomProjectionFeatures:
     are labelled with its protocol and never compare with Inception FIDs.
     """
 
+    space = "random_projection"  # Names memorization results and grids.
+
     def __init__(self, dim=64, seed=0):
         self.dim, self.seed = dim, seed
         self.protocol = f"random_projection_{dim}_seed{seed}"
@@ -188,8 +190,9 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
     Returns:
       {"num_samples", "features", "split", "fid": {"reconstruction",
        "generation"}, "kid": {...} (N < 10,000), "prd": {"precision",
-       "recall"}, "memorization": {"pixel": {...}, "inception"|<features>:
-       {...}}}, with only the requested metrics.
+       "recall"}, "memorization": {"pixel": {...}, <space>: {...}}},
+       with only the requested metrics; <space> names the features
+       actually used ("inception", "random_projection", else `features`).
     """
     check_num_samples(num_samples)
     unknown = set(metrics) - set(METRICS)
@@ -199,6 +202,7 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
     post = minmax_rescale if rescale else np.asarray
     feature_fn = feature_fn or feature_network(features)
     protocol = getattr(feature_fn, "protocol", features)
+    space = getattr(feature_fn, "space", features)
     timer = _Timer()
     n = num_samples
     test = real_images(dataset, split, n)
@@ -254,10 +258,9 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
             "pixel": _memorization(generated, train_a, train_b, test,
                                    "pixel", out_dir, step,
                                    (generated, train_b)),
-            features: _memorization(gen_features, train_features[:n],
-                                    train_features[n:], test_features,
-                                    features, out_dir, step,
-                                    (generated, train_b))}
+            space: _memorization(gen_features, train_features[:n],
+                                 train_features[n:], test_features, space,
+                                 out_dir, step, (generated, train_b))}
     pairs = test[:16]
     summaries.write_grid("eval_interpolations", np.reshape(
         model.interpolate(pairs[0::2], pairs[1::2], 10),
