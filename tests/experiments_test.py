@@ -291,6 +291,26 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
         "eval/fid/generation")  # Nor its cost.
 
 
+def test_baselines_with_kid_alone_below_the_feature_dimension(tmp_path):
+    """distance='kid': N = 40 < 64 feature dimensions, where FD's
+    covariance is singular; the tables carry KID instead."""
+    bindings = TINY_IMAGE + [
+        "baselines.datasets = ('mnist',)", "baselines.models = ('WAE-GAN',)",
+        "baselines.batch_size = 8", "baselines.distance = 'kid'"]
+    runner.run_suite("baselines", str(tmp_path), gin_bindings=bindings,
+                     iterations=2, num_samples=40)
+    report, rows = _check_outputs(os.path.join(tmp_path, "baselines"),
+                                  ["generation_mnist.png"])
+    metrics = {r["metric"] for r in rows}
+    assert {"generation_KID[proj-64]", "reconstruction_KID[proj-64]",
+            "precision", "recall"} <= metrics
+    assert not any("FD" in m for m in metrics)
+    assert "gen KID[proj-64]" in report
+    with pytest.raises(errors.UserError, match="distance='mmd'"):
+        runner.run_suite("baselines", str(tmp_path / "bad"),
+                         gin_bindings=["baselines.distance = 'mmd'"])
+
+
 def test_image_suites_reject_unknown_names(tmp_path):
     for binding in ("baselines.datasets = ('svhn',)",
                     "baselines.models = ('GAN',)",

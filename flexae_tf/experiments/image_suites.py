@@ -67,7 +67,7 @@ class Budget:
 
     def __init__(self, num_iterations, num_samples, batch_size, features,
                  projection_dim, network_sheet, gin_files, gin_bindings,
-                 evaluate_fn, curve_interval=0):
+                 evaluate_fn, curve_interval=0, distance="fid"):
         errors.check_positive("", num_iterations=num_iterations,
                          num_samples=num_samples, batch_size=batch_size)
         _check_names(features=features)
@@ -82,6 +82,14 @@ class Budget:
                       f"FD[proj-{projection_dim}]")
         self.kid_label = ("KID" if features == "inception" else
                           f"KID[proj-{projection_dim}]")
+        if distance not in ("fid", "kid"):
+            raise errors.UserError(f"distance={distance!r}: use 'fid' or "
+                                   "'kid' (KID alone: any N).")
+        # The tables' distance: "kid" where N <= 2048 rules out Inception
+        # FID (a CPU can afford Inception for a few hundred images).
+        self.distance = distance
+        if distance == "kid":
+            self.label = self.kid_label
         self.protocol = ("Inception pool_3 (FID)" if features == "inception"
                          else self.feature_fn.protocol)
         self.evaluate_fn = evaluate_fn or model_metrics.evaluate
@@ -90,7 +98,8 @@ class Budget:
         # the training on a CPU, so only the projection has them.
         periodic = model_metrics.RandomProjectionFeatures().protocol
         self.curve_interval = (curve_interval if self.feature_fn is not None
-                               and self.protocol == periodic else 0)
+                               and self.protocol == periodic
+                               and distance == "fid" else 0)
 
     def curve_bindings(self):
         """Gin bindings of the periodic evaluation that draws the curve."""
@@ -141,7 +150,7 @@ def learning_curve(model_dir, budget):
     feature space and N, else {}.
     """
     train = gin.get_bindings("train")
-    if not train.get("eval_interval"):
+    if not train.get("eval_interval") or budget.distance != "fid":
         return {}
     features = train.get("eval_features", "inception")
     periodic = ("inception" if features == "inception" else
@@ -224,7 +233,7 @@ def run_model(out_dir, dataset, model_name, budget, metrics, tag="",
     results["model_dir"] = model_dir
     results["curve"] = learning_curve(model_dir, budget)
     logging.info("%s %s%s: %s", dataset, model_name, tag, {
-        k: v for k, v in results.items() if k in ("fid", "prd", "nac")})
+        k: v for k, v in results.items() if k in ("fid", "kid", "prd", "nac")})
     return results
 
 
@@ -239,7 +248,7 @@ def curve_rows(report, dataset, name, results, budget):
     for step, value in sorted(curve.items()):
         report.result(dataset, name, f"generation_{budget.label}", value,
                       step, n, budget.protocol)
-    curve[it] = results["fid"]["generation"]
+    curve[it] = results[budget.distance]["generation"]
     return sorted(curve), [curve[k] for k in sorted(curve)]
 
 
@@ -260,7 +269,8 @@ def curve_figure(report, filename, curves, dataset, budget):
 def _fid_rows(report, dataset, name, results, budget, prd=False,
               curves=None):
     """Table row + CSV rows for the FID (and PRD) numbers of one model."""
-    it, n, fids = results["iteration"], results["num_samples"], results["fid"]
+    it, n = results["iteration"], results["num_samples"]
+    fids = results[budget.distance]
     if curves is not None:
         curves[name] = curve_rows(report, dataset, name, results, budget)
     report.result(dataset, name, f"reconstruction_{budget.label}",
@@ -269,7 +279,8 @@ def _fid_rows(report, dataset, name, results, budget, prd=False,
                   fids["generation"], it, n, budget.protocol)
     # evaluate() adds KID (unbiased at any N) where N is below FID's
     # reliable 10,000; the CSV and the seed summary carry it.
-    for kind, value in results.get("kid", {}).items():
+    for kind, value in (results.get("kid", {}).items()
+                        if budget.distance == "fid" else ()):
         report.result(dataset, name, f"{kind}_{budget.kid_label}", value,
                       it, n, budget.protocol)
     report.result(dataset, name, "nac", results["nac"], it, n, "codes")
@@ -346,15 +357,18 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
               datasets=("mnist", "fashion_mnist"), models=tuple(MODEL_SHEETS),
               num_iterations=500, num_samples=2000, batch_size=64,
               features="projection", projection_dim=64,
-              network_sheet=CPU_SHEET, curve_interval=100, evaluate_fn=None):
+              network_sheet=CPU_SHEET, curve_interval=100, distance="fid",
+              evaluate_fn=None):
     """Tables 1, 2: every model, same iterations, FID and precision/recall.
 
-    `curve_interval`: as latent_dim's.
+    `curve_interval`: as latent_dim's. `distance`: the tables' distance,
+    "fid" (with KID in the CSV where N < 10,000) or "kid" (KID alone, at
+    any N: Inception features for a few hundred images on a CPU).
     """
     _check_names(datasets, models, features)
     budget = Budget(num_iterations, num_samples, batch_size, features,
                     projection_dim, network_sheet, gin_files, gin_bindings,
-                    evaluate_fn, curve_interval)
+                    evaluate_fn, curve_interval, distance)
     report = reports.Report("baselines", out_dir,
                         "baselines: all models (Tables 1, 2)")
     report.text(budget.describe(), "Precision and recall: PRD F_1/8 and "
@@ -364,11 +378,11 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
         rows, nacs, gen, learning = [], {}, {}, {}
         for name in models:
             results = run_model(out_dir, dataset, name, budget,
-                                ("fid", "prd"))
+                                (budget.distance, "prd"))
             rows.append(_fid_rows(report, dataset, name, results, budget,
                                   prd=True, curves=learning))
             nacs[name] = results["nac"]
-            gen[name] = results["fid"]["generation"]
+            gen[name] = results[budget.distance]["generation"]
         report.text(f"## {dataset}")
         report.table(_headers(budget, prd=True), rows)
         reports.plot_bars(os.path.join(out_dir, f"generation_{dataset}.png"),

@@ -33,7 +33,7 @@ from flexae_tf import paths
 from flexae_tf.metrics import prd
 from flexae_tf import summaries
 
-METRICS = ("fid", "prd", "memorization")
+METRICS = ("fid", "kid", "prd", "memorization")
 MEMORIZATION_PAIRS = ("Tr-Tr", "Gen-Tr", "Tr-Te", "Gen-Te")
 
 
@@ -172,7 +172,8 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
     Args:
       model: an `autoencoder.AutoEncoderModel`.
       dataset: dataset name (test images are the reference).
-      metrics: any of "fid", "prd", "memorization".
+      metrics: any of "fid" (with KID where N < 10,000), "kid" (KID
+        alone, at any N), "prd", "memorization".
       num_samples: N, images per set.
       batch_size: images per model / feature call.
       features: "inception" (the standard FID network) or
@@ -215,24 +216,31 @@ def evaluate(model, dataset, metrics=("fid",), num_samples=10000,
     results = {"num_samples": n, "features": protocol, "split": split,
                "fid_implementation": fid.IMPLEMENTATION}
     test_features = None
-    needs_kid = "fid" in metrics and n < kid.FID_RELIABLE_N
+    # "kid" alone: KID needs no full-rank covariance, so it works at any N
+    # (Inception FID needs N > 2048, out of reach on small CPUs).
+    needs_kid = "kid" in metrics or (
+        "fid" in metrics and n < kid.FID_RELIABLE_N)
     if "prd" in metrics or "memorization" in metrics or needs_kid:
         test_features = timer(f"features of {split} images",
                               lambda: featurize(test), n)
-    if "fid" in metrics:
-        reference = (fid.activation_statistics(test_features)
-                     if test_features is not None else
-                     fid.reference_statistics(test, feature_fn, n, dataset,
-                                              split, batch_size))
+    if "fid" in metrics or "kid" in metrics:
         recon = post(timer("reconstructions", lambda: _in_batches(
             model.reconstruct, test, batch_size), n))
         recon_features = timer("features of reconstructions",
                                lambda: featurize(recon), n)
-        scores = {
-            name: distances(feats, test_features, reference)
-            for name, feats in (("generation", gen_features),
-                                ("reconstruction", recon_features))}
-        results["fid"] = {k: v["fid"] for k, v in scores.items()}
+        pairs = (("generation", gen_features),
+                 ("reconstruction", recon_features))
+        if "fid" in metrics:
+            reference = (fid.activation_statistics(test_features)
+                         if test_features is not None else
+                         fid.reference_statistics(test, feature_fn, n, dataset,
+                                                  split, batch_size))
+            scores = {name: distances(feats, test_features, reference)
+                      for name, feats in pairs}
+            results["fid"] = {k: v["fid"] for k, v in scores.items()}
+        else:
+            scores = {name: kid.kid_from_activations(test_features, feats)
+                      for name, feats in pairs}
         if needs_kid:
             results["kid"] = {k: v["kid"] for k, v in scores.items()}
             results["kid_std"] = {k: v["kid_std"] for k, v in scores.items()
