@@ -93,13 +93,21 @@ class Budget:
         self.protocol = ("Inception pool_3 (FID)" if features == "inception"
                          else self.feature_fn.protocol)
         self.evaluate_fn = evaluate_fn or model_metrics.evaluate
-        # Learning curves come from train.eval_interval evaluations in the
-        # table's own feature space; Inception ones would cost more than
-        # the training on a CPU, so only the projection has them.
-        periodic = model_metrics.RandomProjectionFeatures().protocol
-        self.curve_interval = (curve_interval if self.feature_fn is not None
-                               and self.protocol == periodic
-                               and distance == "fid" else 0)
+        # train.eval_features value whose periodic FIDs are in this
+        # table's space (the trainer's projection is the default one), or
+        # None: then no learning curve.
+        default_projection = model_metrics.RandomProjectionFeatures()
+        if features == "inception":
+            self.curve_features = "inception"
+        elif self.protocol == default_projection.protocol:
+            self.curve_features = "random_projection"
+        else:
+            self.curve_features = None
+        # The suite's own curves: projection only, since Inception ones
+        # would cost more than the training on a CPU.
+        self.curve_interval = (
+            curve_interval if self.curve_features == "random_projection"
+            and distance == "fid" else 0)
 
     def curve_bindings(self):
         """Gin bindings of the periodic evaluation that draws the curve."""
@@ -108,7 +116,7 @@ class Budget:
         return [f"train.eval_interval = {self.curve_interval}",
                 "train.eval_metrics = ('fid',)",
                 f"train.eval_num_samples = {self.num_samples}",
-                "train.eval_features = 'random_projection'"]
+                f"train.eval_features = '{self.curve_features}'"]
 
     def describe(self):
         networks = (f"narrow networks ({self.network_sheet})"
@@ -153,9 +161,7 @@ def learning_curve(model_dir, budget):
     if not train.get("eval_interval") or budget.distance != "fid":
         return {}
     features = train.get("eval_features", "inception")
-    periodic = ("inception" if features == "inception" else
-                model_metrics.RandomProjectionFeatures().protocol)
-    if (periodic != budget.protocol
+    if (features != budget.curve_features
             or train.get("eval_num_samples", 10000) != budget.num_samples):
         logging.warning(
             "No learning curve in %s: train.eval_features=%r, "
@@ -192,15 +198,6 @@ def _slug(text):
     return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
-def _event_span(model_dir):
-    """Seconds from the first to the last training event in model_dir."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    times = [event.wall_time for path in tf.io.gfile.glob(
-        os.path.join(model_dir, "train", "events.*"))
-        for event in tf.compat.v1.train.summary_iterator(path)]
-    return max(times) - min(times) if times else 0.0
-
-
 def training_seconds(model_dir, seconds, trained):
     """Wall time the model has spent in training, over every suite run.
 
@@ -213,7 +210,8 @@ def training_seconds(model_dir, seconds, trained):
         with open(path) as f:
             total = json.load(f)["seconds"] + (seconds if trained else 0.0)
     else:
-        total = seconds if trained else _event_span(model_dir)
+        total = seconds if trained else reports.event_span(
+            os.path.join(model_dir, "train"))
     paths.write_atomically(path, json.dumps({"seconds": total}))
     return total
 

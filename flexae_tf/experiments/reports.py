@@ -155,6 +155,13 @@ class Report:
             writer.close()
 
 
+def _events(log_dir):
+    """The TensorBoard events in log_dir, file by file in name order."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.*"))):
+        yield from tf.compat.v1.train.summary_iterator(path)
+
+
 def read_scalars(log_dir, tag):
     """{step: value} of one scalar of the TensorBoard events in log_dir.
 
@@ -162,14 +169,19 @@ def read_scalars(log_dir, tag):
     """
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     values = {}
-    for path in sorted(glob.glob(os.path.join(log_dir, "events.*"))):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag == tag:
-                    values[int(event.step)] = float(
-                        tf.make_ndarray(value.tensor)
-                        if value.HasField("tensor") else value.simple_value)
+    for event in _events(log_dir):
+        for value in event.summary.value:
+            if value.tag == tag:
+                values[int(event.step)] = float(
+                    tf.make_ndarray(value.tensor)
+                    if value.HasField("tensor") else value.simple_value)
     return values
+
+
+def event_span(log_dir):
+    """Seconds from the first to the last event in log_dir (0 if none)."""
+    times = [event.wall_time for event in _events(log_dir)]
+    return max(times) - min(times) if times else 0.0
 
 
 def _tag(name):
