@@ -32,14 +32,14 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from flexae_tf import artifacts
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import errors
-from flexae_tf import selection
-from flexae_tf.metrics import attributes
-from flexae_tf.metrics import model_metrics
-from flexae_tf.metrics import results as results_store
+from flexae_tf.storage import artifacts
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.core import errors
+from flexae_tf.evaluation import selection
+from flexae_tf.evaluation import attributes
+from flexae_tf.evaluation import model_metrics
+from flexae_tf.evaluation import results as results_store
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Training run to evaluate.")

@@ -27,9 +27,9 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import artifacts
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.storage import artifacts
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 from flexae_tf.serving import signatures
 from flexae_tf.serving import tflite as tflite_lib
 

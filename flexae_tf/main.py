@@ -15,10 +15,10 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
-from flexae_tf import accelerate
-from flexae_tf import cli
-from flexae_tf import errors
-from flexae_tf import train_lib
+from flexae_tf.training import accelerate
+from flexae_tf.core import cli
+from flexae_tf.core import errors
+from flexae_tf.training import train_lib
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from flexae_tf import accelerate
-from flexae_tf import errors
-from flexae_tf import paths
+from flexae_tf.training import accelerate
+from flexae_tf.core import errors
+from flexae_tf.core import paths
 
 
 def test_jit_compile_auto_is_off_without_a_gpu_and_bad_values_fail():

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf.metrics import attributes
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.evaluation import attributes
 from flexae_tf.models import vae
 
 

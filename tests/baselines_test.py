@@ -12,9 +12,9 @@ import tensorflow as tf
 
 from flexae_tf.models import rae
 from flexae_tf.models import vae
-from flexae_tf import checkpoints
+from flexae_tf.storage import checkpoints
 from flexae_tf.models import gmm
-from flexae_tf import paths
+from flexae_tf.core import paths
 
 # Narrow networks (tests/conftest.py), gin cleared around each test.
 pytestmark = pytest.mark.usefixtures("small_networks")

@@ -10,8 +10,8 @@ import gin
 import keras
 import pytest
 
-from flexae_tf import cli
-from flexae_tf import paths
+from flexae_tf.core import cli
+from flexae_tf.core import paths
 from flexae_tf.models import factory
 from tools import benchmark
 from tools import benchmark_phases

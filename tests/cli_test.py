@@ -8,8 +8,8 @@ import flexae_tf  # pylint: disable=unused-import
 import gin
 import pytest
 
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

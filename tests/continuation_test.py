@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import paths
-from flexae_tf import train_lib
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.core import paths
+from flexae_tf.training import train_lib
 
 TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
 pytestmark = pytest.mark.skipif(
@@ -124,7 +124,7 @@ def test_kill_9_at_random_moments_ends_bit_identical(tmp_path):
 
 
 def test_data_order_is_a_pure_function_of_seed_and_iteration():
-    from flexae_tf import data  # pylint: disable=g-import-not-at-top
+    from flexae_tf.data import datasets as data  # pylint: disable=g-import-not-at-top
     # All 60000 training images (no validation split held out), so an
     # epoch of a shard is exactly 20 iterations.
     gin.clear_config()

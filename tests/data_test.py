@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import data
-from flexae_tf import paths
+from flexae_tf.data import datasets as data
+from flexae_tf.core import paths
 
 MNIST = os.path.join(paths.default_data_dir(), "mnist")
 pytestmark = pytest.mark.skipif(

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf.metrics import model_metrics
-from flexae_tf import paths
+from flexae_tf.storage import checkpoints
+from flexae_tf.evaluation import model_metrics
+from flexae_tf.core import paths
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),

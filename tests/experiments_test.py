@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import cli
-from flexae_tf import errors
-from flexae_tf import paths
+from flexae_tf.core import cli
+from flexae_tf.core import errors
+from flexae_tf.core import paths
 from flexae_tf.experiments import __main__ as experiments_cli
 from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import runner

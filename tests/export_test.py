@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import artifacts
-from flexae_tf import checkpoints
-from flexae_tf import cli
+from flexae_tf.storage import artifacts
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
 from flexae_tf import export
 from flexae_tf.models import factory
 from flexae_tf.serving import signatures

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 from flexae_tf.models import flexae
 from tests.helpers import SMALL_NETWORKS
 
@@ -378,7 +378,7 @@ def test_xla_iteration_matches_the_graph_iteration():
     # agree; the later ones draw noise, g and GP alphas, whose bit streams
     # differ under XLA (TF's XLA kernels for stateless random ops use other
     # bit generators), so those are checked for finiteness only.
-    from flexae_tf import train_lib  # pylint: disable=g-import-not-at-top
+    from flexae_tf.training import train_lib  # pylint: disable=g-import-not-at-top
     groups = tf.random.stateless_uniform((3, 4) + SHAPE, seed=[7, 7])
     logs = []
     for jit in (False, True):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import cli
-from flexae_tf import data
+from flexae_tf.core import cli
+from flexae_tf.data import datasets as data
 from flexae_tf.models import factory
-from flexae_tf import paths
+from flexae_tf.core import paths
 
 GIN_FILES = sorted(glob.glob(os.path.join(paths.REPO_ROOT, "gin", "*.gin")))
 TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")

@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf.metrics import inception
-from flexae_tf import paths
+from flexae_tf.core import paths
 
 _DIR = os.path.join(paths.shared_dir(), "fid_inception")
 _TOL = 1e-3

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import artifacts
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.storage import artifacts
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 import flexae_tf.models
 from flexae_tf.models import autoencoder
 from flexae_tf.models import factory
@@ -193,7 +193,7 @@ def test_load_model_or_run(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "operative_config.gin").write_text(
-        "import flexae_tf.train_lib\ntrain.dataset = 'fashion_mnist'\n")
+        "import flexae_tf.training.train_lib\ntrain.dataset = 'fashion_mnist'\n")
     model.save(str(run / "model.keras"))
     loaded, _, dataset = artifacts.load_model_or_run(str(run))
     assert dataset == "fashion_mnist"

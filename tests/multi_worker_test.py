@@ -31,11 +31,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import data
-from flexae_tf import paths
-from flexae_tf import train_lib
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.data import datasets as data
+from flexae_tf.core import paths
+from flexae_tf.training import train_lib
 from tools import launch_local_workers as launcher
 # pylint: enable=g-import-not-at-top,wrong-import-position
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 from flexae_tf.models import batch_norm
 from flexae_tf.models import networks
 

@@ -103,7 +103,7 @@ def test_installed_package_finds_its_sheets_from_any_directory(installed):
         "import flexae_tf, gin, keras\n"
         "for name in ('FlexAE', 'AutoEncoderGMM', 'VAE'):  # Registered.\n"
         "    assert keras.saving.get_registered_object('flexae_tf>' + name)\n"
-        "from flexae_tf import cli, paths\n"
+        "from flexae_tf.core import cli, paths\n"
         "assert flexae_tf.__file__.startswith(%r), flexae_tf.__file__\n"
         "assert paths.gin_root() == os.path.dirname(flexae_tf.__file__)\n"
         "for sheet in ('tiny.gin', 'gin/tiny.gin'):\n"

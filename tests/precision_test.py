@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import cli
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf import precision
+from flexae_tf.core import cli
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.core import precision
 from flexae_tf.models import factory
 from flexae_tf.models import losses
 
@@ -165,7 +165,7 @@ def test_float16_loss_scaling_recovers_an_underflowing_gradient():
     reason="../shared/datasets/mnist is absent")
 def test_train_precision_builds_the_run_under_that_policy(tmp_path):
     # pylint: disable=g-import-not-at-top
-    from flexae_tf import train_lib
+    from flexae_tf.training import train_lib
     gin.clear_config()
     cli.load_gin([TINY], ["train.precision = 'mixed_bfloat16'",
                           "FlexAE.critic_steps = 1"])

@@ -17,14 +17,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import callbacks
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import data
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf import run_lock
-from flexae_tf import train_lib
+from flexae_tf.training import callbacks
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.training import run_lock
+from flexae_tf.training import train_lib
 
 TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
 pytestmark = pytest.mark.skipif(
@@ -142,7 +142,7 @@ def test_the_lock_dies_with_its_process(tmp_path):
     os.makedirs(model_dir)
     process = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from flexae_tf import run_lock; "
+         "import sys, time; from flexae_tf.training import run_lock; "
          f"run_lock.RunLock({model_dir!r}); print('held', flush=True); "
          "time.sleep(600)"],
         cwd=paths.REPO_ROOT, stdout=subprocess.PIPE, text=True)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import data
-from flexae_tf import paths
-from flexae_tf import selection
+from flexae_tf.data import datasets as data
+from flexae_tf.core import paths
+from flexae_tf.evaluation import selection
 from flexae_tf.metrics import kid
-from flexae_tf.metrics import model_metrics
-from flexae_tf.metrics import results
+from flexae_tf.evaluation import model_metrics
+from flexae_tf.evaluation import results
 from flexae_tf.models import flexae
 from tests.helpers import SMALL_NETWORKS
 

@@ -23,7 +23,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from flexae_tf import cli
+from flexae_tf.core import cli
 from flexae_tf import export
 from flexae_tf.models import factory
 from flexae_tf.serving import client as serving_client

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 from flexae_tf.experiments import synthetic_data
 
 

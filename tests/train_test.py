@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import data
-from flexae_tf import paths
-from flexae_tf import train_lib
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.data import datasets as data
+from flexae_tf.core import paths
+from flexae_tf.training import train_lib
 
 TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
 pytestmark = pytest.mark.skipif(
@@ -168,7 +168,7 @@ def test_bad_input_is_one_clear_error(tmp_path, args, env, message):
     ("file", "is a file"), ("file/run", "a part of it is a file"),
     ("locked", "in use by another trainer (pid")])
 def test_unusable_model_dir_is_one_line_exit_2(tmp_path, where, message):
-    from flexae_tf import run_lock  # pylint: disable=g-import-not-at-top
+    from flexae_tf.training import run_lock  # pylint: disable=g-import-not-at-top
     (tmp_path / "file").write_text("not a directory")
     (tmp_path / "locked").mkdir()
     holder = run_lock.RunLock(str(tmp_path / "locked"))

@@ -51,9 +51,9 @@ from absl import app
 from absl import flags
 import gin
 
-from flexae_tf import accelerate
-from flexae_tf import cli
-from flexae_tf import paths
+from flexae_tf.training import accelerate
+from flexae_tf.core import cli
+from flexae_tf.core import paths
 
 FLAGS = flags.FLAGS
 
@@ -114,7 +114,7 @@ def _train_arg(name):
         return gin.query_parameter(f"train.{name}")
     except ValueError:
         import inspect  # pylint: disable=g-import-not-at-top
-        from flexae_tf import train_lib  # pylint: disable=g-import-not-at-top
+        from flexae_tf.training import train_lib  # pylint: disable=g-import-not-at-top
         return inspect.signature(
             train_lib.train.__wrapped__).parameters[name].default
 
@@ -184,7 +184,7 @@ def other_parts(batch_size):
     """The parts that do not train: inception, tflite, workers."""
     # pylint: disable=g-import-not-at-top
     import numpy as np
-    from flexae_tf import data
+    from flexae_tf.data import datasets as data
     from flexae_tf.metrics import inception
     from flexae_tf.models import factory
     from flexae_tf.serving import tflite

@@ -16,7 +16,7 @@ import time
 
 import tensorflow as tf
 
-from flexae_tf import data
+from flexae_tf.data import datasets as data
 
 NETWORKS = ("encoder", "decoder", "prior_generator", "latent_critic",
             "image_critic")
@@ -28,8 +28,8 @@ def build(dataset, batch_size, strategy_name, precision_name, jit_compile):
     `run(n)` runs n iterations in one tf.function, as the trainer does.
     """
     # pylint: disable=g-import-not-at-top
-    from flexae_tf import distribute
-    from flexae_tf import precision
+    from flexae_tf.training import distribute
+    from flexae_tf.core import precision
     from flexae_tf.models import factory
     strategy = distribute.make_strategy(strategy_name)
     with strategy.scope(), precision.policy(

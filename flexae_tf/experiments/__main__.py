@@ -22,8 +22,8 @@ from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
 
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 from flexae_tf.experiments import runner
 
 FLAGS = flags.FLAGS

@@ -21,7 +21,7 @@ import os
 
 import gin
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import reports
 

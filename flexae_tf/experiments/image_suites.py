@@ -20,14 +20,14 @@ from absl import logging
 import gin
 import numpy as np
 
-from flexae_tf import checkpoints
-from flexae_tf import cli
-from flexae_tf import data
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf.metrics import model_metrics
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import cli
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import reports
-from flexae_tf import train_lib
+from flexae_tf.training import train_lib
 
 CPU_SHEET = "gin/experiments/cpu_networks.gin"
 DATASET_SHEETS = {"mnist": "gin/mnist.gin",

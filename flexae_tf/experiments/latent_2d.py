@@ -14,10 +14,10 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import data
+from flexae_tf.data import datasets as data
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import reports
-from flexae_tf.metrics import attributes
+from flexae_tf.evaluation import attributes
 
 _DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
 # The image suites' name check and directory naming, shared on purpose.

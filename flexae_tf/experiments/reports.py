@@ -16,7 +16,7 @@ from absl import logging
 import numpy as np
 
 from flexae_tf.metrics import fid
-from flexae_tf import paths
+from flexae_tf.core import paths
 
 CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",
               "num_samples", "features")

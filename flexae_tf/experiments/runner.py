@@ -5,8 +5,8 @@ import os
 
 from absl import logging
 
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import latent_2d

@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 _MLP_STREAM, _TRAIN_STREAM, _TEST_STREAM = 0, 1, 2
 

@@ -25,14 +25,14 @@ import tensorflow as tf
 from keras import ops
 
 from flexae_tf.models import baselines
-from flexae_tf import callbacks
-from flexae_tf import cli
-from flexae_tf import errors
+from flexae_tf.training import callbacks
+from flexae_tf.core import cli
+from flexae_tf.core import errors
 from flexae_tf.experiments import reports
 from flexae_tf.models import flexae
 from flexae_tf.models import gmm
 from flexae_tf.experiments import synthetic_data
-from flexae_tf import train_lib
+from flexae_tf.training import train_lib
 
 SHEET = "gin/experiments/synthetic.gin"
 

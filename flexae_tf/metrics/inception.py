@@ -28,8 +28,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import errors
-from flexae_tf import paths
+from flexae_tf.core import errors
+from flexae_tf.core import paths
 
 FEATURE_DIM = 2048
 INPUT_SIZE = 299

@@ -23,8 +23,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import errors
-from flexae_tf import precision
+from flexae_tf.core import errors
+from flexae_tf.core import precision
 from flexae_tf.models import losses
 
 INTERPOLATION_METHODS = ("linear", "slerp")

@@ -18,8 +18,8 @@ from keras import ops
 
 from flexae_tf.models import autoencoder
 from flexae_tf.models import batch_norm
-from flexae_tf import configurables
-from flexae_tf import errors
+from flexae_tf.core import configurables
+from flexae_tf.core import errors
 from flexae_tf.models import losses
 from flexae_tf.models import networks
 from flexae_tf.models import optimizers

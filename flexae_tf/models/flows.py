@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 from keras import ops
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 
 @keras.saving.register_keras_serializable("flexae_tf")

@@ -23,7 +23,7 @@ model here.
 from keras import ops
 import numpy as np
 
-from flexae_tf import configurables
+from flexae_tf.core import configurables
 from flexae_tf.models import flows
 from flexae_tf.models import model_utils
 from flexae_tf.models import vae

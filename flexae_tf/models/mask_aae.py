@@ -34,7 +34,7 @@ import tensorflow as tf
 from keras import constraints
 from keras import ops
 
-from flexae_tf import configurables
+from flexae_tf.core import configurables
 from flexae_tf.models import autoencoder
 from flexae_tf.models import losses
 from flexae_tf.models import model_utils

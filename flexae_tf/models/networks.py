@@ -17,8 +17,8 @@ import gin
 import keras
 from keras import layers
 
-from flexae_tf import configurables
-from flexae_tf import errors
+from flexae_tf.core import configurables
+from flexae_tf.core import errors
 
 # The authors' code initialises the decoder's dense and transposed-conv
 # kernels, the P-GEN and the latent critic with glorot_normal; every other
@@ -86,7 +86,7 @@ class Encoder(keras.Model):
         self.dense = layers.Dense(dense_units)
         self.bn_dense = layers.BatchNormalization()
         # float32 outputs under mixed precision: losses, GP and critic
-        # scores stay float32 (flexae_tf/precision.py).
+        # scores stay float32 (flexae_tf/core/precision.py).
         self.code = layers.Dense(latent_dim, dtype="float32")
         self.latent_mask = (LatentMask(dtype="float32") if latent_mask
                             else None)

@@ -9,7 +9,7 @@ overridden in gin with the role as scope, e.g.
 import gin
 import keras
 
-from flexae_tf import precision
+from flexae_tf.core import precision
 
 # role: (learning_rate, beta_1, beta_2), from the authors' code.
 PAPER_SETTINGS = {

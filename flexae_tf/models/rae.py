@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import configurables
+from flexae_tf.core import configurables
 from flexae_tf.models import autoencoder
 from flexae_tf.models import gmm
 from flexae_tf.models import losses

@@ -6,7 +6,7 @@ The classic reference row, and the base of FP-VAE (`fp_vae.py`).
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import configurables
+from flexae_tf.core import configurables
 from flexae_tf.models import autoencoder
 from flexae_tf.models import losses
 from flexae_tf.models import model_utils

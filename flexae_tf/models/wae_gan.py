@@ -22,8 +22,8 @@ small-step optimizer) is `FlexAE(prior='normal')`, gin/wae_wgan_gp.gin.
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf import configurables
-from flexae_tf import errors
+from flexae_tf.core import configurables
+from flexae_tf.core import errors
 from flexae_tf.models import autoencoder
 from flexae_tf.models import losses
 from flexae_tf.models import model_utils

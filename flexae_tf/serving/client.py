@@ -26,9 +26,9 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import cli
-from flexae_tf import extras
-from flexae_tf import summaries
+from flexae_tf.core import cli
+from flexae_tf.core import extras
+from flexae_tf.core import summaries
 
 # What flexae_tf.export writes: {signature: ({input: dtype}, output)}.
 SIGNATURES = {

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import extras
+from flexae_tf.core import extras
 from flexae_tf.serving import signatures
 
 TFLITE_VARIANTS = ("float32", "float16", "int8")

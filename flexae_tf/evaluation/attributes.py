@@ -14,10 +14,10 @@ import os
 from absl import logging
 import numpy as np
 
-from flexae_tf import data
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf import summaries
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.core import summaries
 
 _LABEL_MAGIC = 2049
 _IDX_PREFIX = {"train": "train", "test": "t10k"}

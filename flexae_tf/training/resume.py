@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.util import event_pb2
 
-from flexae_tf import checkpoints
-from flexae_tf import errors
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import errors
 
 
 def optimizer_settings(model):

@@ -24,7 +24,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 JIT_CHOICES = (True, False, "auto")
 CACHE_FLAG = "--tf_xla_persistent_cache_directory"

@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from flexae_tf import data
-from flexae_tf import errors
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
 from flexae_tf.models import factory
 
 CONFIG_FILE = "operative_config.gin"

@@ -14,8 +14,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import errors
-from flexae_tf import paths
+from flexae_tf.core import errors
+from flexae_tf.core import paths
 
 # name: (height, width, channels)
 IMAGE_SHAPES = {

@@ -15,7 +15,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
 

@@ -23,15 +23,15 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import data
-from flexae_tf import errors
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
 from flexae_tf.metrics import fid
 from flexae_tf.metrics import inception
 from flexae_tf.metrics import kid
 from flexae_tf.metrics import memorization
-from flexae_tf import paths
+from flexae_tf.core import paths
 from flexae_tf.metrics import prd
-from flexae_tf import summaries
+from flexae_tf.core import summaries
 
 METRICS = ("fid", "kid", "prd", "memorization")
 MEMORIZATION_PAIRS = ("Tr-Tr", "Gen-Tr", "Tr-Te", "Gen-Te")

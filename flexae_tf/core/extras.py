@@ -7,7 +7,7 @@ tool; the code that needs one imports it through `require` when called.
 
 import importlib
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 
 class MissingExtra(errors.UserError):

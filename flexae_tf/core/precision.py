@@ -42,7 +42,7 @@ import keras
 from keras import ops
 import tensorflow as tf
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 # CPU features with native bfloat16 dot products (Linux /proc/cpuinfo).

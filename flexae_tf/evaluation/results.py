@@ -13,7 +13,7 @@ import os
 
 from absl import logging
 
-from flexae_tf import paths
+from flexae_tf.core import paths
 
 FILE_NAME = "results.json"
 KEY_FIELDS = ("protocol", "iteration", "split", "num_samples", "features",

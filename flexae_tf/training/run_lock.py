@@ -11,7 +11,7 @@ import fcntl
 import os
 import socket
 
-from flexae_tf import errors
+from flexae_tf.core import errors
 
 LOCK_FILE = ".lock"
 

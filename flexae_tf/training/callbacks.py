@@ -17,13 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import artifacts
-from flexae_tf import checkpoints
-from flexae_tf import data
-from flexae_tf import errors
-from flexae_tf import paths
-from flexae_tf import summaries
-from flexae_tf.metrics import model_metrics
+from flexae_tf.storage import artifacts
+from flexae_tf.storage import checkpoints
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
+from flexae_tf.core import paths
+from flexae_tf.core import summaries
+from flexae_tf.evaluation import model_metrics
 
 
 class TrainingDiverged(errors.UserError):

@@ -9,7 +9,8 @@ import os
 
 import tensorflow as tf
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# flexae_tf/, the package (this module lives in flexae_tf/core/).
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(PACKAGE_DIR)
 
 

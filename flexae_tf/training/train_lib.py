@@ -4,7 +4,7 @@ One fit epoch spans the gcd of the log, picture, checkpoint and evaluation
 intervals and runs as ONE `steps_per_execution` call (a `tf.range` loop of
 `strategy.run(model.train_step)` inside one `tf.function`), so the host
 only syncs at epoch ends, which are exactly the boundaries; the outputs
-there are Keras callbacks (flexae_tf/callbacks.py), and users add their
+there are Keras callbacks (flexae_tf/training/callbacks.py), and users add their
 own from gin.
 """
 
@@ -16,18 +16,18 @@ import gin
 import keras
 import tensorflow as tf
 
-from flexae_tf import accelerate
-from flexae_tf import callbacks as callbacks_lib
-from flexae_tf import checkpoints
-from flexae_tf import configurables  # noqa: F401  (registers callbacks)
-from flexae_tf import data
-from flexae_tf import distribute
-from flexae_tf import errors
-from flexae_tf import precision as precision_lib
-from flexae_tf import resume
-from flexae_tf import run_lock
-from flexae_tf import selection
-from flexae_tf.metrics import model_metrics
+from flexae_tf.training import accelerate
+from flexae_tf.training import callbacks as callbacks_lib
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import configurables  # noqa: F401  (registers callbacks)
+from flexae_tf.data import datasets as data
+from flexae_tf.training import distribute
+from flexae_tf.core import errors
+from flexae_tf.core import precision as precision_lib
+from flexae_tf.training import resume
+from flexae_tf.training import run_lock
+from flexae_tf.evaluation import selection
+from flexae_tf.evaluation import model_metrics
 from flexae_tf.models import factory
 
 TrainingDiverged = callbacks_lib.TrainingDiverged

@@ -9,8 +9,8 @@ from absl import app
 from absl import flags
 import gin
 
-from flexae_tf import errors
-from flexae_tf import paths
+from flexae_tf.core import errors
+from flexae_tf.core import paths
 
 # What gin raises for a bad file or binding: a syntax error inside a
 # bracket surfaces from Python's tokenizer as tokenize.TokenError.

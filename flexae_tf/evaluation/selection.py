@@ -30,12 +30,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf import data
-from flexae_tf import errors
+from flexae_tf.storage import checkpoints
+from flexae_tf.data import datasets as data
+from flexae_tf.core import errors
 from flexae_tf.metrics import fid
-from flexae_tf.metrics import model_metrics
-from flexae_tf.metrics import results as results_store
+from flexae_tf.evaluation import model_metrics
+from flexae_tf.evaluation import results as results_store
 
 EVAL_CHECKPOINT_DIR = "eval_checkpoints"
 PROTOCOLS = ("standard", "authors")

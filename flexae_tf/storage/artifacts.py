@@ -14,8 +14,8 @@ import gin
 import keras
 import tensorflow as tf
 
-from flexae_tf import checkpoints
-from flexae_tf import errors
+from flexae_tf.storage import checkpoints
+from flexae_tf.core import errors
 
 KERAS_FILE = "model.keras"
 

@@ -1,0 +1,1 @@
+"""Image data sets: offline IDX files, TFDS, and the input pipelines."""

@@ -1,0 +1,1 @@
+"""Evaluating trained models: protocols, checkpoint selection, metric orchestration, results."""

@@ -1,0 +1,1 @@
+"""The training loop and everything it owns: callbacks, resume, the run lock, the strategy, compilation choices."""
