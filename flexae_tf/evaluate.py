@@ -32,6 +32,7 @@ from absl import logging
 import gin
 import tensorflow as tf
 
+from flexae_tf.storage import eval_checkpoints
 from flexae_tf.storage import artifacts
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
@@ -79,7 +80,7 @@ def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0):
         raise errors.UserError(
             f"Bad gin binding: {str(e).strip().splitlines()[0]}") from e
     if candidates is None:
-        candidates = selection.list_checkpoints(model_dir, min_iteration)
+        candidates = eval_checkpoints.list_checkpoints(model_dir, min_iteration)
     eval_dir = os.path.join(artifacts.run_dir(model_dir), "eval")
     logging.info("Evaluating %s (%s, protocol %s, N=%d) over iterations %s",
                  model_dir, dataset, protocol, num_samples,

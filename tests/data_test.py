@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf.data import datasets as data
+from flexae_tf.data import idx
 from flexae_tf.core import paths
 
 MNIST = os.path.join(paths.default_data_dir(), "mnist")
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_reads_official_mnist_idx_exactly():
-    images = data.read_idx_images(
+    images = idx.read_images(
         os.path.join(MNIST, "t10k-images-idx3-ubyte.gz"))
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
     with gzip.open(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")) as f:
@@ -40,7 +41,7 @@ def test_truncated_idx_is_an_error_naming_the_file(tmp_path):
     path = str(tmp_path / "t10k-images-idx3-ubyte")
     _write(path, raw[:16 + 28 * 28 * 10 + 5])
     with pytest.raises(data.DataError, match="truncated") as error:
-        data.read_idx_images(path)
+        idx.read_images(path)
     assert path in str(error.value)
 
 
@@ -48,11 +49,11 @@ def test_corrupt_gzip_and_wrong_magic_are_errors(tmp_path):
     path = str(tmp_path / "x-images-idx3-ubyte.gz")
     _write(path, b"\x1f\x8b not really gzip")
     with pytest.raises(data.DataError, match=path):
-        data.read_idx_images(path)
+        idx.read_images(path)
     path = str(tmp_path / "y-images-idx3-ubyte")
     _write(path, np.array([2049, 1, 28, 28], ">u4").tobytes() + bytes(784))
     with pytest.raises(data.DataError, match="magic"):
-        data.read_idx_images(path)
+        idx.read_images(path)
 
 
 def test_missing_dataset_names_both_fixes(tmp_path, monkeypatch):
@@ -92,6 +93,6 @@ def test_train_pipeline_shards_and_splits_the_batch():
 
 def test_eval_batches_are_in_file_order():
     first = next(iter(data.eval_batches("mnist", "test", 4)))
-    raw = data.read_idx_images(
+    raw = idx.read_images(
         os.path.join(MNIST, "t10k-images-idx3-ubyte.gz"))[:4]
     np.testing.assert_allclose(first.numpy()[..., 0], raw / 255.0, atol=1e-7)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf.metrics import fid
+from flexae_tf.core import events
 from flexae_tf.core import cli
 from flexae_tf.core import errors
 from flexae_tf.core import paths
@@ -89,7 +91,7 @@ def test_nac_golden_values():
 def test_frechet_distance_of_shifted_data():
     # Equal covariances: FD = ||mu1 - mu2||^2 = 4 * d for a shift of 2.
     x = np.random.default_rng(0).standard_normal((5000, 3))
-    assert reports.frechet_distance(x, x + 2.0) == pytest.approx(
+    assert fid.frechet_distance_between(x, x + 2.0) == pytest.approx(
         12.0, rel=1e-6)
 
 
@@ -273,7 +275,7 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     assert {(r["metric"], r["iterations"]) for r in rows} >= {
         ("generation_KID[proj-64]", "4"), ("reconstruction_KID[proj-64]",
                                            "4")}
-    logged = reports.read_scalars(
+    logged = events.read_scalars(
         os.path.join(out, "models", "mnist_wae_gan", "train"),
         "eval/fid/generation")
     assert sorted(logged) == [2, 4]
@@ -286,7 +288,7 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     other = _csv(os.path.join(tmp_path, "other", "baselines",
                               "results.csv"))
     assert {int(r["iterations"]) for r in other} == {4}
-    assert not reports.read_scalars(os.path.join(
+    assert not events.read_scalars(os.path.join(
         tmp_path, "other", "baselines", "models", "mnist_wae_gan", "train"),
         "eval/fid/generation")  # Nor its cost.
 

@@ -21,6 +21,7 @@ from flexae_tf.training import callbacks
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
 from flexae_tf.data import datasets as data
+from flexae_tf.data import idx
 from flexae_tf.core import errors
 from flexae_tf.core import paths
 from flexae_tf.training import run_lock
@@ -296,7 +297,7 @@ def test_idx_file_with_no_images_is_a_data_error(tmp_path):
     path = tmp_path / "empty-idx3-ubyte"
     path.write_bytes(np.array([2051, 0, 28, 28], ">u4").tobytes())
     with pytest.raises(data.DataError, match="0 images"):
-        data.read_idx_images(str(path))
+        idx.read_images(str(path))
 
 
 def test_tfds_datasets_load_offline():

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf.storage import eval_checkpoints
+from flexae_tf.training import evaluation_checkpoints
 from flexae_tf.data import datasets as data
 from flexae_tf.core import paths
 from flexae_tf.evaluation import selection
@@ -34,7 +36,7 @@ def test_callback_keeps_the_window_through_model_fit(tmp_path):
     each restoring that iteration's inference weights."""
     model = small_model()
     groups = tf.random.stateless_uniform((10, 3, 4, 28, 28, 1), seed=[1, 2])
-    callback = selection.EvaluationCheckpoints(str(tmp_path), 10,
+    callback = evaluation_checkpoints.EvaluationCheckpoints(str(tmp_path), 10,
                                                interval=2, window=0.5)
     weights = {}
 
@@ -45,12 +47,12 @@ def test_callback_keeps_the_window_through_model_fit(tmp_path):
 
     model.fit(tf.data.Dataset.from_tensor_slices(groups), epochs=1,
               callbacks=[callback, Record()], verbose=0)
-    found = selection.list_checkpoints(str(tmp_path))
+    found = eval_checkpoints.list_checkpoints(str(tmp_path))
     assert [it for it, _ in found] == [6, 8, 10]
     assert not tf.io.gfile.glob(str(tmp_path / "eval_checkpoints" /
                                     "temp-*"))
     fresh = small_model()
-    assert selection.restore(fresh, dict(found)[6]) == 6
+    assert eval_checkpoints.restore(fresh, dict(found)[6]) == 6
     np.testing.assert_array_equal(fresh.decoder.to_pixels.kernel.numpy(),
                                   weights[6])
 
@@ -58,7 +60,7 @@ def test_callback_keeps_the_window_through_model_fit(tmp_path):
 @pytest.mark.parametrize("window", [0.0, 1.5])
 def test_bad_window_is_a_clear_error(tmp_path, window):
     with pytest.raises(ValueError, match="window"):
-        selection.EvaluationCheckpoints(str(tmp_path), 10, window=window)
+        evaluation_checkpoints.EvaluationCheckpoints(str(tmp_path), 10, window=window)
 
 
 @pytest.mark.skipif(not HAS_MNIST, reason="no local MNIST")

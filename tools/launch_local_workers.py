@@ -190,19 +190,8 @@ class LocalCluster:
 
 def read_scalars(event_dir, tag):
     """[(step, value)] of a scalar summary in a TensorBoard directory."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-
-    values = []
-    for name in sorted(tf.io.gfile.listdir(event_dir)):
-        if not name.startswith("events.out.tfevents"):
-            continue
-        path = os.path.join(event_dir, name)
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag == tag:
-                    values.append(
-                        (event.step, float(tf.make_ndarray(value.tensor))))
-    return sorted(values)
+    from flexae_tf.core import events  # pylint: disable=g-import-not-at-top
+    return sorted(events.read_scalars(event_dir, tag).items())
 
 
 def iterations_per_second(num_workers, gin_files=("gin/tiny.gin",),

@@ -42,6 +42,22 @@ def run(main):
     app.run(main, flags_parser=parse_flags)
 
 
+def default_model_dir(gin_files):
+    """`runs/<sheet>+<sheet>...`: every gin file named, in order.
+
+    Naming only the first sheet sent `mnist.gin + wae_gan.gin` into the
+    FlexAE-SR run of `mnist.gin` alone; naming all of them keeps runs of
+    different sheet combinations apart. `--gin_param` bindings are not in
+    the name: runs that differ only by them need their own --model_dir.
+    """
+    names = []
+    for path in gin_files:
+        name = os.path.splitext(os.path.basename(path))[0]
+        if name not in names:
+            names.append(name)
+    return os.path.join("runs", "+".join(names))
+
+
 def add_gin_search_paths():
     """Lets `include 'gin/x.gin'`, `gin/x.gin` and `x.gin` resolve anywhere.
 

@@ -1,4 +1,4 @@
-"""Where the project's files live, and how it writes them.
+"""Where the project's files live (writing them: `flexae_tf.core.io`).
 
 The repository never contains datasets or weights. They live in a `shared/`
 directory next to the checkout (as on the project's CI) or wherever the
@@ -6,8 +6,6 @@ environment variables below point.
 """
 
 import os
-
-import tensorflow as tf
 
 # flexae_tf/, the package (this module lives in flexae_tf/core/).
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,20 +39,20 @@ def default_data_dir():
 
 
 def default_fid_weights():
-    """`$FLEXAE_FID_WEIGHTS`, else `<shared>/fid_inception/weights.npz`."""
-    return os.environ.get(
-        "FLEXAE_FID_WEIGHTS",
-        os.path.join(shared_dir(), "fid_inception", "weights.npz"),
-    )
+    """Where the FID Inception weights are read from.
 
-
-def write_atomically(path, text):
-    """Writes text to a temporary file, then renames it over `path`.
-
-    A crash mid-write leaves the old file (or none), never a truncated
-    one. tf.io.gfile, so model directories on GCS work too.
+    `$FLEXAE_FID_WEIGHTS`, else `<shared>/fid_inception/weights.npz` where
+    that file exists, else the per-user cache that `flexae-fid-weights`
+    fills (`fid_weights_cache()`), so a fresh clone needs one command.
     """
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(tmp, "w") as f:
-        f.write(text)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+    if "FLEXAE_FID_WEIGHTS" in os.environ:
+        return os.environ["FLEXAE_FID_WEIGHTS"]
+    shared = os.path.join(shared_dir(), "fid_inception", "weights.npz")
+    return shared if os.path.isfile(shared) else fid_weights_cache()
+
+
+def fid_weights_cache():
+    """~/.cache/flexae_tf/fid_inception/weights.npz (flexae-fid-weights)."""
+    return os.path.join(os.path.expanduser("~"), ".cache", "flexae_tf",
+                        "fid_inception", "weights.npz")
+

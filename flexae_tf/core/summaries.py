@@ -4,11 +4,13 @@ Each picture goes to TensorBoard (under the writer that is current) and,
 when an output directory is given, to a PNG named `<tag>_<step>.png`.
 """
 
-import io
 import os
 
 import numpy as np
 import tensorflow as tf
+
+from flexae_tf.core import figures
+from flexae_tf.core import files
 
 
 def image_grid(images, columns=8):
@@ -34,10 +36,8 @@ def write_image(tag, image, step, out_dir=None):
     """One [H, W, C] picture to TensorBoard and, optionally, to PNG."""
     tf.summary.image(tag, np.asarray(image, np.float32)[None], step=step)
     if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
         path = os.path.join(out_dir, f"{tag.replace('/', '_')}_{step}.png")
-        with tf.io.gfile.GFile(path, "wb") as f:
-            f.write(to_png(image))
+        files.write_atomically(path, to_png(image))
 
 
 def write_grid(tag, images, step, out_dir=None, columns=8):
@@ -50,10 +50,7 @@ def latent_scatter(codes, prior_codes, title=""):
     Codes of more than two dimensions are projected onto the first two
     principal axes of the encoded codes, so both clouds share one frame.
     """
-    import matplotlib  # pylint: disable=g-import-not-at-top
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-
+    plt = figures.pyplot()
     codes = np.asarray(codes, np.float64)
     prior_codes = np.asarray(prior_codes, np.float64)
     mean = codes.mean(axis=0)
@@ -68,8 +65,5 @@ def latent_scatter(codes, prior_codes, title=""):
         ax.scatter(xy[:, 0], xy[:, 1], s=3, alpha=0.5, label=label)
     ax.legend(loc="upper right")
     ax.set_title(title, fontsize=9)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    image = tf.io.decode_png(buffer.getvalue(), channels=3)
+    image = tf.io.decode_png(figures.to_png(figure), channels=3)
     return image.numpy().astype(np.float32) / 255.0

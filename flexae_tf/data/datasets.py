@@ -7,15 +7,14 @@ Two sources, tried in order:
      prepared TFDS directory is available.
 """
 
-import gzip
 import os
 
 import gin
 import numpy as np
 import tensorflow as tf
 
-from flexae_tf.core import errors
 from flexae_tf.core import paths
+from flexae_tf.data import idx
 
 # name: (height, width, channels)
 IMAGE_SHAPES = {
@@ -25,12 +24,8 @@ IMAGE_SHAPES = {
     "celeb_a": (64, 64, 3),
 }
 IDX_DATASETS = ("mnist", "fashion_mnist")
-_IDX_PREFIX = {"train": "train", "test": "t10k"}
-_IMAGE_MAGIC = 2051
-
-
-class DataError(errors.UserError):
-    """A dataset could not be found or read; the message says how to fix it."""
+# A dataset could not be found or read; the message says how to fix it.
+DataError = idx.DataError
 
 
 def image_shape(name):
@@ -38,47 +33,6 @@ def image_shape(name):
         raise DataError(f"Unknown dataset {name!r}; choose one of "
                         f"{sorted(IMAGE_SHAPES)} (gin: train.dataset).")
     return IMAGE_SHAPES[name]
-
-
-def read_idx_images(path):
-    """Reads an IDX3 image file (optionally gzipped) to uint8 [n, rows, cols].
-
-    Raises:
-      DataError: the file is not an IDX image file or is truncated.
-    """
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"Cannot read {path}: {e}. Replace the file with an "
-                        "intact copy.") from e
-    if len(raw) < 16:
-        raise DataError(f"{path}: {len(raw)} bytes, too short for an IDX "
-                        "header. Replace the file with an intact copy.")
-    magic, count, rows, cols = np.frombuffer(raw[:16], ">u4")
-    if magic != _IMAGE_MAGIC:
-        raise DataError(f"{path}: magic number {magic}, expected "
-                        f"{_IMAGE_MAGIC} (IDX images). Wrong or corrupt file.")
-    if count == 0:
-        raise DataError(f"{path}: the header says 0 images. Replace the "
-                        "file with an intact copy.")
-    expected = int(count) * int(rows) * int(cols)
-    if len(raw) - 16 != expected:
-        raise DataError(
-            f"{path}: header promises {count} images of {rows}x{cols} "
-            f"({expected} bytes) but {len(raw) - 16} follow: the file is "
-            "truncated or corrupt. Replace it with an intact copy.")
-    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols)
-
-
-def _idx_path(data_dir, name, split):
-    stem = os.path.join(data_dir, name,
-                        f"{_IDX_PREFIX[split]}-images-idx3-ubyte")
-    for candidate in (stem + ".gz", stem):
-        if os.path.exists(candidate):
-            return candidate
-    return None
 
 
 def _tfds_images(name, split, tfds_dir, download):
@@ -179,10 +133,10 @@ def _load_file_split(name, split, data_dir, tfds_dir, download=True):
     """The dataset's own "train" or "test" split: (dataset, count or None)."""
     shape = image_shape(name)
     data_dir = data_dir or paths.default_data_dir()
-    path = (_idx_path(data_dir, name, split) if name in IDX_DATASETS
+    path = (idx.split_path(data_dir, name, split) if name in IDX_DATASETS
             else None)
     if path is not None:
-        images = read_idx_images(path)[..., None]
+        images = idx.read_images(path)[..., None]
         if images.shape[1:] != shape:
             raise DataError(f"{path}: images are {images.shape[1:]}, "
                             f"expected {shape} for {name}.")

@@ -8,19 +8,17 @@ garments) count as one-vs-rest attributes; CelebA's 40 binary attributes
 come through tensorflow_datasets where that dataset is prepared.
 """
 
-import gzip
 import os
 
 from absl import logging
 import numpy as np
 
 from flexae_tf.data import datasets as data
+from flexae_tf.data import idx
 from flexae_tf.core import errors
 from flexae_tf.core import paths
 from flexae_tf.core import summaries
 
-_LABEL_MAGIC = 2049
-_IDX_PREFIX = {"train": "train", "test": "t10k"}
 CLASS_NAMES = {
     "mnist": [str(k) for k in range(10)],
     "fashion_mnist": ["t-shirt", "trouser", "pullover", "dress", "coat",
@@ -74,17 +72,6 @@ def attribute_grid(model, images, direction, strengths=(-2, -1, 0, 1, 2)):
                            + tuple(decoded.shape[1:]))
 
 
-def read_idx_labels(path):
-    """uint8 labels [n] of an IDX1 file (optionally gzipped)."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    magic, count = np.frombuffer(raw[:8], ">u4")
-    if magic != _LABEL_MAGIC or len(raw) - 8 != count:
-        raise data.DataError(f"{path} is not an intact IDX label file.")
-    return np.frombuffer(raw, np.uint8, offset=8)
-
-
 def load_labels(name, split="test", num_images=None, data_dir=None,
                 tfds_dir=None):
     """Labels in the order of `data.eval_batches(name, split)`.
@@ -96,12 +83,13 @@ def load_labels(name, split="test", num_images=None, data_dir=None,
       data.DataError: no labels for this dataset here.
     """
     if name in CLASS_NAMES:
-        stem = os.path.join(data_dir or paths.default_data_dir(), name,
-                            f"{_IDX_PREFIX[split]}-labels-idx1-ubyte")
-        for path in (stem + ".gz", stem):
-            if os.path.exists(path):
-                return read_idx_labels(path)[:num_images], CLASS_NAMES[name]
-        raise data.DataError(f"No labels for {name}: {stem}[.gz] missing.")
+        data_dir = data_dir or paths.default_data_dir()
+        path = idx.split_path(data_dir, name, split, kind="labels")
+        if path is not None:
+            return idx.read_labels(path)[:num_images], CLASS_NAMES[name]
+        raise data.DataError(
+            f"No labels for {name} ({split}) in {os.path.join(data_dir, name)}"
+            ": the IDX label file is missing.")
     if name == "celeb_a":
         return _celeb_a_attributes(split, num_images, tfds_dir)
     raise data.DataError(f"No attribute labels for {name!r}; use mnist, "

@@ -29,7 +29,7 @@ from flexae_tf.metrics import fid
 from flexae_tf.metrics import inception
 from flexae_tf.metrics import kid
 from flexae_tf.metrics import memorization
-from flexae_tf.core import paths
+from flexae_tf.core import files
 from flexae_tf.metrics import prd
 from flexae_tf.core import summaries
 
@@ -291,5 +291,5 @@ def flatten(results, prefix=""):
 def write_results(results, path):
     """JSON results, written atomically."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    paths.write_atomically(path, json.dumps(results, indent=2,
+    files.write_atomically(path, json.dumps(results, indent=2,
                                             sort_keys=True))

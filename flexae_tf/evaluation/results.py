@@ -13,7 +13,7 @@ import os
 
 from absl import logging
 
-from flexae_tf.core import paths
+from flexae_tf.core import files
 
 FILE_NAME = "results.json"
 KEY_FIELDS = ("protocol", "iteration", "split", "num_samples", "features",
@@ -81,6 +81,6 @@ def merge(path, entries):
             logging.info("Replacing result %s", key)
         stored[key] = entry
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    paths.write_atomically(path, json.dumps(
+    files.write_atomically(path, json.dumps(
         {"entries": stored}, indent=2, sort_keys=True))
     return stored

@@ -21,136 +21,17 @@ two protocols:
   every result.
 """
 
-import os
-import re
-
 from absl import logging
 import gin
-import keras
-import numpy as np
-import tensorflow as tf
 
-from flexae_tf.storage import checkpoints
+from flexae_tf.storage import eval_checkpoints
 from flexae_tf.data import datasets as data
 from flexae_tf.core import errors
 from flexae_tf.metrics import fid
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.evaluation import results as results_store
 
-EVAL_CHECKPOINT_DIR = "eval_checkpoints"
 PROTOCOLS = ("standard", "authors")
-_PREFIX = re.compile(r"ckpt-(\d+)$")
-
-
-def _inference_checkpoint(model):
-    return tf.train.Checkpoint(**model.trackables(inference_only=True))
-
-
-@gin.configurable(denylist=["model_dir", "num_iterations"])
-class EvaluationCheckpoints(keras.callbacks.Callback):
-    """Keras callback keeping evaluation checkpoints over a window.
-
-    Add it to `Model.fit`'s callbacks (the trainer passes its model_dir,
-    the chief's output directory, and train.num_iterations). It reads
-    `model.iteration` after each batch and saves at every multiple of
-    `interval` inside the window and at the last iteration.
-    """
-
-    def __init__(self, model_dir, num_iterations, interval=2000,
-                 window=0.4):
-        """Args:
-          model_dir: the run's directory (checkpoints go to
-            `<model_dir>/eval_checkpoints/`).
-          num_iterations: the run's total iterations.
-          interval: iterations between evaluation checkpoints.
-          window: fraction of training, at its end, that is kept: 0.4
-            keeps iterations >= 0.6 * num_iterations (the authors kept
-            80k..130k of 130k, about 0.38).
-        """
-        super().__init__()
-        errors.check_positive("EvaluationCheckpoints.", interval=interval,
-                              num_iterations=num_iterations)
-        if not 0.0 < window <= 1.0:
-            raise errors.UserError(
-                f"EvaluationCheckpoints.window={window!r}: must be in "
-                "(0, 1].")
-        self.directory = os.path.join(model_dir, EVAL_CHECKPOINT_DIR)
-        self.num_iterations = num_iterations
-        self.interval = interval
-        self.start = int(np.ceil((1.0 - window) * num_iterations))
-
-    def due(self, iteration):
-        """Whether `iteration` gets an evaluation checkpoint."""
-        return iteration >= self.start and (
-            iteration % self.interval == 0 or
-            iteration == self.num_iterations)
-
-    def on_train_batch_end(self, batch, logs=None):
-        del batch, logs  # The iteration counter is the model's.
-        iteration = int(self.model.iteration.numpy())
-        if self.due(iteration):
-            self.save(iteration)
-
-    def save(self, iteration):
-        """Writes ckpt-<iteration> (index last, so a crash leaves none)."""
-        final = os.path.join(self.directory, f"ckpt-{iteration}")
-        if tf.io.gfile.exists(final + ".index"):
-            return final
-        tf.io.gfile.makedirs(self.directory)
-        temp = os.path.join(self.directory, f"temp-{iteration}")
-        _inference_checkpoint(self.model).write(temp)
-        for path in sorted(tf.io.gfile.glob(temp + ".*"),
-                           key=lambda p: p.endswith(".index")):
-            tf.io.gfile.rename(path, final + path[len(temp):],
-                               overwrite=True)
-        logging.info("Evaluation checkpoint %s", final)
-        return final
-
-
-def list_checkpoints(model_dir, min_iteration=0):
-    """[(iteration, prefix)] to evaluate, oldest first.
-
-    The evaluation checkpoints when there are any; otherwise the resume
-    checkpoints still on disk (with a warning: they are only the newest
-    few, not a window).
-    """
-    directory = os.path.join(model_dir, EVAL_CHECKPOINT_DIR)
-    found = []
-    for index in tf.io.gfile.glob(os.path.join(directory, "ckpt-*.index")):
-        match = _PREFIX.search(index[:-len(".index")])
-        if match:
-            found.append((int(match.group(1)), index[:-len(".index")]))
-    if not found:
-        state = tf.train.get_checkpoint_state(
-            os.path.join(model_dir, checkpoints.CHECKPOINT_DIR))
-        for prefix in (state.all_model_checkpoint_paths if state else []):
-            match = re.search(r"-(\d+)$", prefix)
-            if match and tf.io.gfile.exists(prefix + ".index"):
-                found.append((int(match.group(1)), prefix))
-        if found:
-            logging.warning(
-                "No evaluation checkpoints in %s (add the "
-                "selection.EvaluationCheckpoints callback when training); "
-                "using the %d resume checkpoints instead.", directory,
-                len(found))
-    found = sorted(p for p in found if p[0] >= min_iteration)
-    if not found:
-        raise checkpoints.CheckpointError(
-            f"No checkpoint at iteration >= {min_iteration} in {model_dir}.")
-    return found
-
-
-def restore(model, prefix):
-    """Loads the inference networks of checkpoint `prefix` into `model`.
-
-    prefix None: the model is evaluated as loaded (a `.keras` file).
-    """
-    if prefix is None:
-        return int(model.iteration.numpy())
-    # read() is write()'s counterpart: no save counter to match.
-    status = _inference_checkpoint(model).read(prefix)
-    status.assert_existing_objects_matched().expect_partial()
-    return int(model.iteration.numpy())
 
 
 def _validation_scores(model, dataset, candidates, num_samples, feature_fn,
@@ -163,7 +44,7 @@ def _validation_scores(model, dataset, candidates, num_samples, feature_fn,
     real_stats = fid.activation_statistics(real_features)
     scores = {}
     for iteration, prefix in candidates:
-        restore(model, prefix)
+        eval_checkpoints.restore(model, prefix)
         generated = model_metrics.generate(model, num_samples, batch_size,
                                            seed)
         scores[iteration] = model_metrics.distances(
@@ -210,7 +91,7 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
         scores = _validation_scores(model, dataset, candidates, n_val,
                                     feature_fn, batch_size, seed)
         best = min(scores, key=lambda it: scores[it]["fid"])
-        restore(model, dict(candidates)[best])
+        eval_checkpoints.restore(model, dict(candidates)[best])
         results = model_metrics.evaluate(
             model, dataset, metrics, num_samples, out_dir=out_dir,
             step=best, split="test", **kwargs)
@@ -234,7 +115,7 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
         return results, entries
     per_checkpoint = {}
     for iteration, prefix in candidates:
-        restore(model, prefix)
+        eval_checkpoints.restore(model, prefix)
         per_checkpoint[iteration] = model_metrics.evaluate(
             model, dataset, ("fid",), num_samples, out_dir=None,
             step=iteration, split="test", rescale=True, **kwargs)

@@ -21,6 +21,7 @@ import os
 
 import gin
 
+from flexae_tf.core import figures
 from flexae_tf.core import errors
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import reports
@@ -44,7 +45,7 @@ def _bindings(model, beta, latent_dim, warmup_iterations):
 
 def plot_against_beta(path, curves, ylabel, title, linthresh=0.01):
     """Lines of {label: (betas, values)} on a symmetric-log beta axis."""
-    plt = reports._pyplot()  # pylint: disable=protected-access
+    plt = figures.pyplot()
     figure, ax = plt.subplots(figsize=(5, 3.5))
     for label, (betas, values) in curves.items():
         ax.plot(betas, values, marker="o", label=label)
@@ -54,7 +55,7 @@ def plot_against_beta(path, curves, ylabel, title, linthresh=0.01):
     ax.set_title(title, fontsize=9)
     ax.legend()
     ax.grid(alpha=0.3)
-    reports.save_figure(figure, path)
+    figures.save(figure, path)
 
 
 @gin.configurable(denylist=_DENY)

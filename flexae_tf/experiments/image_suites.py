@@ -20,11 +20,12 @@ from absl import logging
 import gin
 import numpy as np
 
+from flexae_tf.core import events
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
 from flexae_tf.data import datasets as data
 from flexae_tf.core import errors
-from flexae_tf.core import paths
+from flexae_tf.core import files
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import reports
 from flexae_tf.training import train_lib
@@ -169,7 +170,7 @@ def learning_curve(model_dir, budget):
             model_dir, features, train.get("eval_num_samples"),
             budget.protocol, budget.num_samples)
         return {}
-    return reports.read_scalars(os.path.join(model_dir, "train"),
+    return events.read_scalars(os.path.join(model_dir, "train"),
                                 "eval/fid/generation")
 
 
@@ -210,9 +211,9 @@ def training_seconds(model_dir, seconds, trained):
         with open(path) as f:
             total = json.load(f)["seconds"] + (seconds if trained else 0.0)
     else:
-        total = seconds if trained else reports.event_span(
+        total = seconds if trained else events.event_span(
             os.path.join(model_dir, "train"))
-    paths.write_atomically(path, json.dumps({"seconds": total}))
+    files.write_atomically(path, json.dumps({"seconds": total}))
     return total
 
 

@@ -14,6 +14,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from flexae_tf.metrics import fid
+from flexae_tf.core import figures
 from flexae_tf.data import datasets as data
 from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import reports
@@ -38,7 +40,7 @@ def _codes_and_prior(model, dataset, num_samples, seed=0):
 
 def plot_latents(path, panels, title):
     """Per model: codes coloured by class | prior samples, shared frame."""
-    plt = reports._pyplot()  # pylint: disable=protected-access
+    plt = figures.pyplot()
     figure, axes = plt.subplots(len(panels), 2, squeeze=False,
                                 figsize=(7.0, 3.2 * len(panels)))
     for row, (name, codes, labels, names, prior) in enumerate(panels):
@@ -62,7 +64,7 @@ def plot_latents(path, panels, title):
             ax.tick_params(labelsize=7)
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    reports.save_figure(figure, path)
+    figures.save(figure, path)
 
 
 @gin.configurable(denylist=_DENY)
@@ -109,7 +111,7 @@ def latent_2d(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
         codes, labels, names, prior = _codes_and_prior(
             model, dataset, num_samples)
         iteration = int(model.iteration.numpy())
-        distance = reports.frechet_distance(codes, prior)
+        distance = fid.frechet_distance_between(codes, prior)
         report.result(dataset, name, "latent_FD_codes_vs_prior", distance,
                       iteration, len(codes), "2-d codes")
         rows.append([name, iteration, len(codes), reports.fmt(distance)])

@@ -6,7 +6,6 @@ count N) and PNG plots. Plots use matplotlib's Agg backend (no display).
 """
 
 import csv
-import glob
 import json
 import math
 import os
@@ -15,17 +14,11 @@ import re
 from absl import logging
 import numpy as np
 
-from flexae_tf.metrics import fid
-from flexae_tf.core import paths
+from flexae_tf.core import figures
+from flexae_tf.core import files
 
 CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",
               "num_samples", "features")
-
-
-def frechet_distance(x, y):
-    """Frechet distance of Gaussians fitted to [n, d] and [m, d] arrays."""
-    a, b = fid.activation_statistics(x), fid.activation_statistics(y)
-    return fid.frechet_distance(a.mu, a.sigma, b.mu, b.sigma)
 
 
 def nac(codes):
@@ -66,7 +59,7 @@ def cached(path, key, compute):
             logging.info("Reusing the results cached in %s", path)
             return cache[key]
     cache[key] = _jsonable(compute())
-    paths.write_atomically(path, json.dumps(cache, indent=1))
+    files.write_atomically(path, json.dumps(cache, indent=1))
     return cache[key]
 
 
@@ -111,14 +104,10 @@ class Report:
             features=features))
 
     def write(self):
-        paths.write_atomically(os.path.join(self.out_dir, "report.md"),
+        files.write_atomically(os.path.join(self.out_dir, "report.md"),
                       "\n".join(self.lines))
         path = os.path.join(self.out_dir, "results.csv")
-        with open(path + ".tmp", "w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_FIELDS)
-            writer.writeheader()
-            writer.writerows(self.rows)
-        os.replace(path + ".tmp", path)
+        files.write_csv(path, CSV_FIELDS, self.rows)
         self._write_hparams()
         logging.info("Wrote %s/report.md and results.csv", self.out_dir)
 
@@ -155,55 +144,14 @@ class Report:
             writer.close()
 
 
-def _events(log_dir):
-    """The TensorBoard events in log_dir, file by file in name order."""
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    for path in sorted(glob.glob(os.path.join(log_dir, "events.*"))):
-        yield from tf.compat.v1.train.summary_iterator(path)
-
-
-def read_scalars(log_dir, tag):
-    """{step: value} of one scalar of the TensorBoard events in log_dir.
-
-    A step written twice (a resumed run) keeps its last value.
-    """
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    values = {}
-    for event in _events(log_dir):
-        for value in event.summary.value:
-            if value.tag == tag:
-                values[int(event.step)] = float(
-                    tf.make_ndarray(value.tensor)
-                    if value.HasField("tensor") else value.simple_value)
-    return values
-
-
-def event_span(log_dir):
-    """Seconds from the first to the last event in log_dir (0 if none)."""
-    times = [event.wall_time for event in _events(log_dir)]
-    return max(times) - min(times) if times else 0.0
-
-
 def _tag(name):
     """A TensorBoard-safe tag: FD[proj-64] -> FD_proj-64_."""
     return re.sub(r"[^A-Za-z0-9_.\-/]", "_", str(name))
 
 
-def _pyplot():
-    import matplotlib  # pylint: disable=g-import-not-at-top
-    matplotlib.use("Agg")
-    from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
-    return pyplot
-
-
-def save_figure(figure, path):
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    _pyplot().close(figure)
-
-
 def plot_curves(path, curves, xlabel, ylabel, title, log_y=False):
     """Line plot of {label: (x [n], y [n])}; log_y for distances."""
-    plt = _pyplot()
+    plt = figures.pyplot()
     figure, ax = plt.subplots(figsize=(5, 3.5))
     for label, (x, y) in curves.items():
         ax.plot(x, y, marker=".", label=label)
@@ -214,12 +162,12 @@ def plot_curves(path, curves, xlabel, ylabel, title, log_y=False):
         ax.set_yscale("log")
     ax.legend()
     ax.grid(alpha=0.3)
-    save_figure(figure, path)
+    figures.save(figure, path)
 
 
 def plot_bars(path, values, ylabel, title):
     """Bar chart of {label: value}."""
-    plt = _pyplot()
+    plt = figures.pyplot()
     figure, ax = plt.subplots(figsize=(max(4, 0.9 * len(values)), 3.5))
     labels = list(values)
     ax.bar(range(len(labels)), [values[k] for k in labels])
@@ -227,7 +175,7 @@ def plot_bars(path, values, ylabel, title):
     ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    save_figure(figure, path)
+    figures.save(figure, path)
 
 
 def nac_figure(report, filename, nacs, context):
@@ -243,7 +191,7 @@ def plot_scatter_grid(path, panels, title=""):
 
     Each row is one model; each panel is titled "row title / label".
     """
-    plt = _pyplot()
+    plt = figures.pyplot()
     columns = max(len(points) for _, points in panels)
     figure, axes = plt.subplots(len(panels), columns, squeeze=False,
                                 figsize=(3.2 * columns, 3.0 * len(panels)))
@@ -257,7 +205,7 @@ def plot_scatter_grid(path, panels, title=""):
     if title:
         figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    save_figure(figure, path)
+    figures.save(figure, path)
 
 
 SEED_CSV_FIELDS = CSV_FIELDS + ("std", "n", "seed_values")
@@ -305,11 +253,7 @@ def seed_summary(suite, out_dir, seed_dirs, title):
             seed_values=" ".join(f"{s}:{v:.6g}" for s, v in values)))
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "results.csv")
-    with open(path + ".tmp", "w", newline="") as f:
-        writer = csv.DictWriter(f, SEED_CSV_FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
+    files.write_csv(path, SEED_CSV_FIELDS, rows)
 
     seeds = sorted(seed_dirs)
     lines = [f"# {title}", "",
@@ -349,6 +293,6 @@ def seed_summary(suite, out_dir, seed_dirs, title):
         lines += [f"![{metric}]({filename})", "",
                   f"*{metric} over iterations, mean of seeds "
                   f"{', '.join(map(str, seeds))}.*", ""]
-    paths.write_atomically(os.path.join(out_dir, "report.md"),
+    files.write_atomically(os.path.join(out_dir, "report.md"),
                            "\n".join(lines))
     return summary

@@ -24,9 +24,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from flexae_tf.metrics import fid
 from flexae_tf.models import baselines
 from flexae_tf.training import callbacks
 from flexae_tf.core import cli
+from flexae_tf.core import progress
 from flexae_tf.core import errors
 from flexae_tf.experiments import reports
 from flexae_tf.models import flexae
@@ -100,11 +102,11 @@ class _History(keras.callbacks.Callback):
                      seconds=time.time() - self.start, **run.logs)
         point.update(self.evaluate(self.model))
         self.points.append(point)
-        logging.info("%s: iteration %d/%d (%.1f it/s) %s", run.name,
-                     run.iteration, run.num_iterations,
-                     run.iteration / point["seconds"],
-                     " ".join(f"{k}={v:.4g}" for k, v in point.items()
-                              if k not in ("iteration", "seconds")))
+        logging.info("%s", progress.line(
+            run.iteration, run.num_iterations,
+            run.iteration / point["seconds"],
+            {k: v for k, v in point.items()
+             if k not in ("iteration", "seconds")}, name=run.name))
 
 
 def train_on_array(model, x, num_iterations, batch_size, eval_interval,
@@ -143,13 +145,13 @@ def _final_metrics(model, data, num_samples):
     recon = model.reconstruct(test).numpy()
     codes = model.encode(test).numpy()
     nac, active = reports.nac(codes)
-    return {"reconstruction_fd": reports.frechet_distance(recon, test),
+    return {"reconstruction_fd": fid.frechet_distance_between(recon, test),
             "nac": nac, "nac_dimensions": active, "codes": codes}
 
 
 def _generation_fd(data, num_samples, seed):
     test = data.test[:num_samples]
-    return lambda model: {"generation_fd": reports.frechet_distance(
+    return lambda model: {"generation_fd": fid.frechet_distance_between(
         model.sample(num_samples, seed=seed).numpy(), test)}
 
 
@@ -215,7 +217,7 @@ def _summarize(report, results, data, budget):
     """The summary table and the NAC figure."""
     n = budget["num_samples"]
     _summary(report, results, budget,
-             reports.frechet_distance(data.train[:n], data.test[:n]))
+             fid.frechet_distance_between(data.train[:n], data.test[:n]))
     reports.nac_figure(report, "nac.png",
                    {name: r[2]["nac"] for name, r in results.items()},
                    f"{budget['num_iterations']} iterations, N = {n}")

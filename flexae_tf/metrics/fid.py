@@ -5,7 +5,7 @@ to the features of two image sets. Pure numerical core plus a thin wrapper:
 
 - `fid_from_statistics`: THE FID: TF-GAN's trace_sqrt_product in float64
   (through `flexae_tf.metrics.tfgan_eval`). Every FID the project reports
-  (evaluation, selection, experiment suites through `frechet_distance`)
+  (evaluation, selection, experiment suites through `frechet_distance_between`)
   goes through it, named by `IMPLEMENTATION`; `fid_from_activations` and
   `fid_to_reference` are thin wrappers.
 - `numpy_frechet_distance`: an independent float64 numpy/scipy version,
@@ -36,6 +36,7 @@ import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
+from flexae_tf.core import files
 from flexae_tf.metrics import tfgan_eval
 
 IMPLEMENTATION = "tfgan.eval.classifier_metrics (float64)"
@@ -131,8 +132,11 @@ def fid_from_statistics(mu1, sigma1, mu2, sigma2):
     return float(fid)
 
 
-# The experiment suites' name for the one FID (reports.frechet_distance).
-frechet_distance = fid_from_statistics
+def frechet_distance_between(x, y):
+    """The one FID of Gaussians fitted to feature arrays [n, d] and [m, d]
+    (the experiment suites' distances on codes and projected pixels)."""
+    a, b = activation_statistics(x), activation_statistics(y)
+    return fid_from_statistics(a.mu, a.sigma, b.mu, b.sigma)
 
 
 def _image_batches(source, num_samples, batch_size):
@@ -241,11 +245,9 @@ def reference_statistics(source, feature_fn, num_samples, dataset, split,
         collect_features(source, feature_fn, num_samples, batch_size))
     provenance = dict(key, feature_dim=len(stats.mu), created=(
         datetime.datetime.now(datetime.timezone.utc).isoformat()))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.npz"  # Atomic: a crash leaves no truncated cache.
-    np.savez(tmp, mu=stats.mu, sigma=stats.sigma,
-             provenance=json.dumps(provenance))
-    os.replace(tmp, path)
+    with files.atomic_path(path, ".npz") as tmp:  # np.savez wants .npz.
+        np.savez(tmp, mu=stats.mu, sigma=stats.sigma,
+                 provenance=json.dumps(provenance))
     logging.info("Saved FID reference statistics to %s", path)
     return stats
 

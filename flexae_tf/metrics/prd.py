@@ -14,12 +14,13 @@ random_state is set (from `seed`), so that results are reproducible.
 `plot_prd` draws the curves as a PNG, as the reference `plot` does.
 """
 
-import io
 
 from absl import logging
 import gin
 import numpy as np
 from sklearn import cluster
+
+from flexae_tf.core import figures
 
 
 def kmeans(data, num_clusters, seed, num_init=10):
@@ -163,11 +164,7 @@ def plot_prd(curves, title=""):
       curves: {label: (precision [a], recall [a])}.
       title: figure title (say N, features and split there).
     """
-    import matplotlib  # pylint: disable=g-import-not-at-top
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-
-    figure, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    figure, ax = figures.pyplot().subplots(figsize=(4, 4), dpi=100)
     for label, (precision, recall) in curves.items():
         ax.plot(recall, precision, label=label, linewidth=1.5)
     ax.set_xlim(0, 1)
@@ -176,7 +173,4 @@ def plot_prd(curves, title=""):
     ax.set_ylabel("Precision", fontsize=10)
     ax.set_title(title, fontsize=8)
     ax.legend(loc="lower left", fontsize=8)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figures.to_png(figure)

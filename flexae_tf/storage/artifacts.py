@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import errors
+from flexae_tf.core import files
 
 KERAS_FILE = "model.keras"
 
@@ -93,7 +94,5 @@ def save(model, path):
     A crash mid-write leaves the previous artifact (or none), never a
     truncated one. tf.io.gfile, so model directories on GCS work too.
     """
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.tmp-{os.getpid()}.keras")
-    model.save(tmp)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+    with files.atomic_path(path, ".keras") as tmp:  # Keras wants .keras.
+        model.save(tmp)

@@ -21,7 +21,8 @@ from flexae_tf.storage import artifacts
 from flexae_tf.storage import checkpoints
 from flexae_tf.data import datasets as data
 from flexae_tf.core import errors
-from flexae_tf.core import paths
+from flexae_tf.core import files
+from flexae_tf.core import progress
 from flexae_tf.core import summaries
 from flexae_tf.evaluation import model_metrics
 
@@ -117,7 +118,7 @@ class Progress(keras.callbacks.Callback):
             # The operative config is complete once the step has been
             # traced and run, i.e. at the first boundary.
             text = self.config_text()
-            paths.write_atomically(
+            files.write_atomically(
                 os.path.join(run.out_dir, checkpoints.CONFIG_FILE), text)
             with run.writer.as_default():
                 tf.summary.text("gin/operative_config",
@@ -134,15 +135,8 @@ class Progress(keras.callbacks.Callback):
             run.writer.flush()
 
     def line(self, iteration, logs):
-        total = self.run.num_iterations
-        eta = (total - iteration) / max(self.rate, 1e-9)
-        losses = " ".join(f"{k}={v:.4g}" for k, v in logs.items())
-        return (f"iteration {iteration}/{total} "
-                f"({100.0 * iteration / total:.1f}%) | "
-                f"{self.rate:.2f} it/s, "
-                f"{self.rate * self.images_per_iteration:.0f} images/s | "
-                f"ETA {time.strftime('%H:%M:%S', time.gmtime(eta))} | "
-                f"{losses}")
+        return progress.line(iteration, self.run.num_iterations, self.rate,
+                             logs, self.images_per_iteration)
 
 
 class Previews(keras.callbacks.Callback):

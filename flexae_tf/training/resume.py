@@ -14,10 +14,11 @@ from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorflow.core.util import event_pb2
 
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import errors
+from flexae_tf.core import events as events_lib
+from flexae_tf.core import files
 
 
 def optimizer_settings(model):
@@ -50,17 +51,6 @@ def apply_settings(model, configured):
     return changed
 
 
-def _events(path):
-    """The events of an event file; a truncated tail is dropped."""
-    events = []
-    try:
-        for record in tf.data.TFRecordDataset(path):
-            events.append(event_pb2.Event.FromString(record.numpy()))
-    except tf.errors.OpError:  # Killed mid-write.
-        logging.warning("Dropped the truncated tail of %s.", path)
-    return events
-
-
 def purge_events(event_dir, last_step):
     """Removes events after `last_step` from the event files of event_dir.
 
@@ -69,23 +59,17 @@ def purge_events(event_dir, last_step):
     Returns:
       Number of events removed.
     """
-    if not tf.io.gfile.isdir(event_dir):
-        return 0
     removed = 0
-    for name in tf.io.gfile.listdir(event_dir):
-        if "tfevents" not in name or name.endswith(".tmp"):
-            continue
-        path = os.path.join(event_dir, name)
-        events = _events(path)
+    for path in events_lib.event_files(event_dir):
+        events = events_lib.read_events(path)
         kept = [e for e in events if e.step <= last_step]
         if len(kept) == len(events):
             continue
         removed += len(events) - len(kept)
-        tmp = path + ".tmp"
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for event in kept:
-                writer.write(event.SerializeToString())
-        tf.io.gfile.rename(tmp, path, overwrite=True)
+        with files.atomic_path(path) as tmp:
+            with tf.io.TFRecordWriter(tmp) as writer:
+                for event in kept:
+                    writer.write(event.SerializeToString())
     if removed:
         logging.info("Removed %d TensorBoard events after step %d of the "
                      "interrupted run.", removed, last_step)

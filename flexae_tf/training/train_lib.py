@@ -16,6 +16,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from flexae_tf.training import evaluation_checkpoints
 from flexae_tf.training import accelerate
 from flexae_tf.training import callbacks as callbacks_lib
 from flexae_tf.storage import checkpoints
@@ -26,7 +27,6 @@ from flexae_tf.core import errors
 from flexae_tf.core import precision as precision_lib
 from flexae_tf.training import resume
 from flexae_tf.training import run_lock
-from flexae_tf.evaluation import selection
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.models import factory
 
@@ -217,9 +217,10 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
             f"{strategy.num_replicas_in_sync} replicas.")
     intervals = [config[k] for k in ("log_interval", "image_interval",
                                      "checkpoint_interval", "eval_interval")]
-    # The `standard` protocol's candidates (selection.py), on the chief.
-    eval_checkpoints = selection.EvaluationCheckpoints(model_dir,
-                                                       num_iterations)
+    # The `standard` protocol's candidates (evaluation/selection.py), on
+    # the chief.
+    eval_checkpoints = evaluation_checkpoints.EvaluationCheckpoints(
+        model_dir, num_iterations)
     # Epoch ends must fall on every boundary, on the resume point and on
     # the last iteration.
     epoch_length = math.gcd(*intervals, eval_checkpoints.interval,
