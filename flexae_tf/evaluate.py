@@ -29,18 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags
 from absl import logging
-import gin
-import tensorflow as tf
 
-from flexae_tf.storage import eval_checkpoints
-from flexae_tf.storage import artifacts
-from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
 from flexae_tf.core import errors
-from flexae_tf.evaluation import selection
-from flexae_tf.evaluation import attributes
 from flexae_tf.evaluation import model_metrics
-from flexae_tf.evaluation import results as results_store
+from flexae_tf.evaluation import run as evaluation_run
+from flexae_tf.evaluation import selection
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Training run to evaluate.")
@@ -60,50 +54,6 @@ flags.DEFINE_multi_string("gin_param", [],
                           "Extra bindings, applied after the run's config.")
 
 
-def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0):
-    """Runs `protocol` on model_dir; returns (summary, results path)."""
-    model_metrics.check_num_samples(num_samples)
-    unknown = set(metrics) - set(model_metrics.METRICS)
-    if unknown:
-        raise errors.UserError(f"Unknown metrics {sorted(unknown)}; choose "
-                               f"from {model_metrics.METRICS}.")
-    if os.path.isfile(model_dir):
-        trained = artifacts.load_model_or_run(model_dir, require_dataset=True)
-        model, dataset = trained.model, trained.dataset
-        candidates = [(trained.iteration, None)]
-    else:
-        model, _, dataset = checkpoints.load_trained(model_dir)
-        candidates = None
-    try:
-        gin.parse_config(FLAGS.gin_param if FLAGS.is_parsed() else [])
-    except cli.GIN_ERRORS as e:
-        raise errors.UserError(
-            f"Bad gin binding: {str(e).strip().splitlines()[0]}") from e
-    if candidates is None:
-        candidates = eval_checkpoints.list_checkpoints(model_dir, min_iteration)
-    eval_dir = os.path.join(artifacts.run_dir(model_dir), "eval")
-    logging.info("Evaluating %s (%s, protocol %s, N=%d) over iterations %s",
-                 model_dir, dataset, protocol, num_samples,
-                 [it for it, _ in candidates])
-    writer = tf.summary.create_file_writer(eval_dir)
-    with writer.as_default():
-        summary, entries = selection.run_protocol(
-            model, dataset, candidates, protocol, tuple(metrics),
-            num_samples, out_dir=os.path.join(eval_dir, "images"))
-        step = summary.get("iteration", candidates[-1][0])
-        for name, value in model_metrics.flatten(summary).items():
-            tf.summary.scalar(f"eval_{protocol}/{name}", value, step=step)
-    summary.update(dataset=dataset, model_dir=os.path.abspath(model_dir))
-    path = os.path.join(eval_dir, results_store.FILE_NAME)
-    results_store.merge(path, entries)
-    if FLAGS.is_parsed() and FLAGS.attribute_grids:
-        # The selected checkpoint is the one still loaded in `model`.
-        attributes.write_attribute_grids(
-            model, dataset, os.path.join(eval_dir, "attributes"),
-            num_images=min(num_samples, 10000))
-    return summary, path
-
-
 def main(argv):
     if len(argv) > 1:
         cli.fail(f"Unexpected arguments {argv[1:]}.")
@@ -111,11 +61,13 @@ def main(argv):
         cli.fail("--model_dir is required (a directory written by "
                  "python -m flexae_tf.main).")
     try:
-        summary, path = evaluate_run(FLAGS.model_dir, FLAGS.protocol,
-                                     FLAGS.num_samples, FLAGS.metrics,
-                                     FLAGS.min_iteration)
+        summary, path = evaluation_run.evaluate_run(
+            FLAGS.model_dir, FLAGS.protocol, FLAGS.num_samples, FLAGS.metrics,
+            FLAGS.min_iteration, FLAGS.gin_param, FLAGS.attribute_grids)
     except (errors.UserError, ValueError, FileNotFoundError) as e:
-        cli.fail(e)
+        # gin appends "  In call to configurable ..." lines: the first says
+        # it all.
+        cli.fail((str(e).strip().splitlines() or [type(e).__name__])[0])
     logging.info("Results merged into %s", path)
     print(json.dumps(summary, indent=2, sort_keys=True, default=str))
 

@@ -9,7 +9,8 @@ writes `<export_dir>/<version>/` (SavedModel: serving_default, sample_seeded,
 encode, decode, reconstruct, interpolate) and
 `<export_dir>/tflite/v<version>/sampler_{float32,float16,int8}.tflite`.
 TF Serving only loads integer-named children of the base path, so neither
-`tflite/` nor the hidden staging directory `.export-*`, where everything is
+`tflite/` nor the hidden staging directory `.export-<version>.tmp-<pid>`
+(removed by the next export if a kill -9 leaves it), where everything is
 written first, is visible to it; the SavedModel is then renamed into
 place (atomic), and an existing version is never replaced. Signatures,
 shapes and usage: saved_models/README.md.
@@ -18,7 +19,6 @@ shapes and usage: saved_models/README.md.
 import os
 import re
 import shutil
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from flexae_tf.storage import artifacts
 from flexae_tf.core import cli
+from flexae_tf.core import files
 from flexae_tf.core import errors
 from flexae_tf.serving import signatures
 from flexae_tf.serving import tflite as tflite_lib
@@ -154,10 +155,15 @@ def export(model, export_dir, version=None, tflite_batch=1, tflite=True):
     check_finite(model)
     requested = version
     version = choose_version(export_dir, version)
+    # Named as core/files names temporaries, so the next export (or a
+    # training start) removes what a kill -9 leaves here.
+    staging = os.path.join(export_dir, f".export-{version}.tmp-{os.getpid()}")
     try:
         os.makedirs(export_dir, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=f".export-{version}-",
-                                   dir=export_dir)
+        for path in files.remove_stale_temporaries(export_dir):
+            logging.info("Removed %s, left by a killed export.", path)
+        shutil.rmtree(staging, ignore_errors=True)  # This process's own.
+        os.makedirs(staging)
     except OSError as e:
         raise ExportError(f"Cannot write to --export_dir={export_dir}: "
                           f"{e.strerror or e}.") from e

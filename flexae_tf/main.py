@@ -11,12 +11,15 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # pylint: disable=g-import-not-at-top
+import sys  # pylint: disable=g-import-not-at-top
+
+from absl import app
 from absl import flags
 from absl import logging
 
 from flexae_tf.training import accelerate
 from flexae_tf.core import cli
+from flexae_tf.core import cpu
 from flexae_tf.core import errors
 from flexae_tf.training import train_lib
 
@@ -25,7 +28,8 @@ flags.DEFINE_multi_string("gin_file", [], "Gin files, applied in order.")
 flags.DEFINE_multi_string(
     "gin_param", [], "Extra bindings, e.g. 'train.num_iterations=1000'.")
 flags.DEFINE_string("model_dir", None,
-                    "Output directory; default runs/<first gin file name>.")
+                    "Output directory; default runs/<every gin file name, "
+                    "joined by +>, e.g. runs/mnist+wae_gan.")
 
 
 def main(argv):
@@ -35,13 +39,16 @@ def main(argv):
     if not FLAGS.gin_file:
         cli.fail("No --gin_file given; e.g. --gin_file=gin/mnist.gin.")
     cli.parse_gin(FLAGS.gin_file, FLAGS.gin_param)
-    model_dir = FLAGS.model_dir or os.path.join(
-        "runs", os.path.splitext(os.path.basename(FLAGS.gin_file[0]))[0])
+    model_dir = FLAGS.model_dir or cli.default_model_dir(FLAGS.gin_file)
     try:
+        logging.info("%s", cpu.describe())
         train_lib.train(model_dir)
     except errors.UserError as e:
         # gin appends "  In call to configurable 'train'" on a second line.
         cli.fail(str(e).strip().splitlines()[0])
+    except train_lib.Interrupted as e:  # SIGTERM/SIGINT, checkpoint written.
+        print(f"stopped: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        sys.exit(train_lib.INTERRUPTED_STATUS)
     logging.info("Done: %s", model_dir)
 
 

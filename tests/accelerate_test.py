@@ -9,6 +9,7 @@ import pytest
 from flexae_tf.training import accelerate
 from flexae_tf.core import errors
 from flexae_tf.core import paths
+from tests import helpers
 
 
 def test_jit_compile_auto_is_off_without_a_gpu_and_bad_values_fail():
@@ -54,9 +55,7 @@ def _train(model_dir, iterations):
     return result.stderr
 
 
-@pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+@helpers.needs_mnist
 def test_a_resumed_run_loads_its_xla_compilation_from_the_cache(tmp_path):
     model_dir = tmp_path / "run"
     cache = model_dir / accelerate.CACHE_SUBDIR

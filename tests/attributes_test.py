@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 
 from flexae_tf.core import errors
-from flexae_tf.core import paths
 from flexae_tf.evaluation import attributes
 from flexae_tf.models import vae
+from tests import helpers
 
 
 def test_directions_recover_planted_directions():
@@ -57,8 +57,7 @@ def test_grid_walks_the_code_along_the_direction():
                                images[1].ravel() + 2 * direction)
 
 
-@pytest.mark.skipif(not os.path.isdir(
-    os.path.join(paths.default_data_dir(), "mnist")), reason="no MNIST")
+@helpers.needs_mnist
 def test_grids_for_mnist_classes_offline(tmp_path):
     gin.clear_config()
     gin.parse_config("Encoder.filters = (4, 8)\nEncoder.dense_units = 16\n"

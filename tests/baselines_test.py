@@ -1,11 +1,9 @@
 """The baselines: Gaussian-mixture prior, AE/RAE + GMM, VAE."""
 
-import os
 import subprocess
 import sys
 
 import flexae_tf  # pylint: disable=unused-import
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,6 +13,7 @@ from flexae_tf.models import vae
 from flexae_tf.storage import checkpoints
 from flexae_tf.models import gmm
 from flexae_tf.core import paths
+from tests import helpers
 
 # Narrow networks (tests/conftest.py), gin cleared around each test.
 pytestmark = pytest.mark.usefixtures("small_networks")
@@ -145,8 +144,7 @@ def test_vae_kl_matches_the_closed_form():
                                model._posterior(images, False)[0].numpy())
 
 
-@pytest.mark.skipif(not os.path.isdir(
-    os.path.join(paths.default_data_dir(), "mnist")), reason="no MNIST")
+@helpers.needs_mnist
 def test_ae_gmm_trains_from_gin_and_restores_its_mixture(tmp_path):
     model_dir = str(tmp_path / "ae_gmm")
     result = subprocess.run(

@@ -1,7 +1,6 @@
 """tools/benchmark.py: pass counts, phases, A/B runs (not the timings)."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -15,16 +14,12 @@ from flexae_tf.core import paths
 from flexae_tf.models import factory
 from tools import benchmark
 from tools import benchmark_phases
-
-TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
-needs_mnist = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+from tests import helpers
 
 
 def tiny_model(*bindings):
     gin.clear_config()
-    cli.load_gin([TINY], list(bindings))
+    cli.load_gin([helpers.TINY], list(bindings))
     keras.utils.set_random_seed(0)
     model = factory.make_model((28, 28, 1))
     model.compile()
@@ -38,10 +33,10 @@ def test_forward_and_backward_passes_of_one_flexae_sr_iteration(steps):
         model, (model.group_size, 4, 28, 28, 1))
     # Per critic step: E(x), E(x'); the latent critic on E(x), G(n) and
     # the GP mix; the image critic on x, D(mix of codes) and the GP mix.
-    # Then reconstruction E, D; smoothing D, C_img (it shares the last
-    # critic step's E(x), E(x')); P-GEN G, C_lat; encoder adversarial E,
-    # C_lat.
-    assert calls == {"encoder": 1 + 2 * steps + 1,
+    # Then reconstruction E, D; smoothing E(x), E(x'), D, C_img (fresh
+    # passes, as the authors' algorithm); P-GEN G, C_lat; encoder
+    # adversarial E, C_lat.
+    assert calls == {"encoder": 1 + 2 * steps + 2 + 1,
                      "decoder": 1 + steps + 1,
                      "prior_generator": steps + 1,
                      "latent_critic": 3 * steps + 2,
@@ -62,7 +57,7 @@ def test_every_phase_is_timed_with_its_calls_per_iteration():
                                          repeats=2, calls=1)
     steps = model.critic_steps
     assert {name: value[3] for name, value in times.items()} == {
-        "reconstruction": 1, "encode critic inputs": 2 * steps - 2,
+        "reconstruction": 1, "encode critic inputs": 2 * steps,
         "latent critic": steps, "image critic": steps, "smoothing": 1,
         "P-GEN": 1, "encoder adversarial": 1}
     for median, low, high, _ in times.values():
@@ -77,12 +72,12 @@ def test_ab_settings_split_gin_bindings_and_environment():
             {"TF_ENABLE_ONEDNN_OPTS": "0"})
 
 
-@needs_mnist
+@helpers.needs_mnist
 def test_ab_mode_alternates_settings_in_processes_and_reports_medians(
         tmp_path):
     out = tmp_path / "ab.json"
     result = subprocess.run(
-        [sys.executable, "-m", "tools.benchmark", f"--gin_file={TINY}",
+        [sys.executable, "-m", "tools.benchmark", f"--gin_file={helpers.TINY}",
          "--iterations=2", "--warmup=1", "--repeats=2", "--rounds=1",
          "--ab=FlexAE.critic_steps=1|FlexAE.critic_steps=1;"
          "env:TF_ENABLE_ONEDNN_OPTS=0", f"--json_out={out}"],

@@ -61,3 +61,40 @@ def test_command_line_errors_are_one_line(tmp_path):
         for noise in ("Traceback", "FATAL", "helpshort"):
             assert noise not in stderr, stderr[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_default_model_dir_names_every_sheet():
+    assert cli.default_model_dir(["gin/mnist.gin"]) == os.path.join(
+        "runs", "mnist")
+    assert cli.default_model_dir(
+        ["gin/mnist.gin", "gin/wae_gan.gin"]) == os.path.join(
+            "runs", "mnist+wae_gan")
+    assert cli.default_model_dir(
+        ["mnist.gin", "gin/experiments/cpu_networks.gin"]) == os.path.join(
+            "runs", "mnist+cpu_networks")
+    # Naming a sheet twice applies it twice; it is still one run.
+    assert cli.default_model_dir(
+        ["gin/mnist.gin", "gin/mnist.gin"]) == os.path.join("runs", "mnist")
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(
+    os.path.dirname(REPO_ROOT), "shared", "datasets")) and
+    "FLEXAE_DATA_DIR" not in os.environ and
+    "FLEXAE_SHARED_DIR" not in os.environ,
+    reason="no local MNIST: set FLEXAE_SHARED_DIR or FLEXAE_DATA_DIR")
+def test_training_without_model_dir_names_every_sheet(tmp_path):
+    # A baseline sheet after a dataset sheet once trained into the dataset
+    # sheet's own run directory.
+    (tmp_path / "one_iteration.gin").write_text(
+        "train.num_iterations = 1\nEvaluationCheckpoints.interval = 1\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=os.pathsep.join(
+                   [REPO_ROOT] + [p for p in [os.environ.get("PYTHONPATH")]
+                                  if p]))
+    done = subprocess.run(
+        [sys.executable, "-m", "flexae_tf.main", "--gin_file=gin/tiny.gin",
+         "--gin_file=one_iteration.gin"], cwd=str(tmp_path), env=env,
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "runs" / "tiny+one_iteration" / "checkpoints").is_dir()
+    assert not (tmp_path / "runs" / "tiny").exists()

@@ -1,21 +1,43 @@
-"""Test-wide setup: TF backend for Keras, quiet TF logs, CPU determinism."""
+"""Test-wide setup and the fixtures test modules share.
+
+TF backend for Keras, quiet TF logs, and a private cache of real-image
+features per test process (subprocesses inherit it), so tests neither read
+nor fill the user's ~/.cache.
+"""
 
 import os
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("FLEXAE_FEATURE_CACHE_DIR",
+                      tempfile.mkdtemp(prefix="flexae_features_"))
 
 import gin  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import flexae_tf  # pylint: disable=unused-import,wrong-import-position
-from tests.helpers import SMALL_NETWORKS  # pylint: disable=wrong-import-position
+from tests import helpers  # pylint: disable=wrong-import-position
 
 
 @pytest.fixture
 def small_networks():
     """A clean gin config with SMALL_NETWORKS, cleared again afterwards."""
     gin.clear_config()
-    gin.parse_config(SMALL_NETWORKS)
+    gin.parse_config(helpers.SMALL_NETWORKS)
     yield
     gin.clear_config()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A run of gin/tiny.gin (2 iterations, by the training command), made
+    once per test process. Read it; copy it (`helpers.copy_run`) to write."""
+    if not os.path.isdir(helpers.MNIST_DIR):
+        pytest.skip(f"no local MNIST at {helpers.MNIST_DIR}")
+    path = str(tmp_path_factory.mktemp("tiny_run") / "run")
+    result = helpers.run_module(
+        "flexae_tf.main", f"--gin_file={helpers.TINY}", f"--model_dir={path}",
+        "--gin_param=train.num_iterations=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return path

@@ -73,8 +73,7 @@ def test_unknown_dataset_is_an_error():
 
 
 def test_train_pipeline_groups_float_batches():
-    dataset = data.train_pipeline("mnist", batch_size=16, group_size=3,
-                                  shuffle_buffer=100)
+    dataset = data.train_pipeline("mnist", batch_size=16, group_size=3)
     groups = next(iter(dataset))
     assert groups.shape == (3, 16, 28, 28, 1) and groups.dtype == tf.float32
     values = groups.numpy()
@@ -86,8 +85,7 @@ def test_train_pipeline_shards_and_splits_the_batch():
     context = tf.distribute.InputContext(num_input_pipelines=2,
                                          input_pipeline_id=1,
                                          num_replicas_in_sync=2)
-    groups = next(iter(data.train_pipeline("mnist", 16, 2, context,
-                                           shuffle_buffer=10)))
+    groups = next(iter(data.train_pipeline("mnist", 16, 2, context)))
     assert groups.shape == (2, 8, 28, 28, 1)
 
 

@@ -11,28 +11,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf.evaluation import samples
 from flexae_tf.storage import checkpoints
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.core import paths
+from tests import helpers
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+pytestmark = helpers.needs_mnist
 
 
-def _run(module, *args):
-    return subprocess.run([sys.executable, "-m", module, *args],
-                          cwd=paths.REPO_ROOT, capture_output=True,
-                          text=True, timeout=600)
+_run = helpers.run_module
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("eval") / "run")
-    result = _run("flexae_tf.main", "--gin_file=gin/tiny.gin",
-                  f"--model_dir={path}", "--gin_param=train.num_iterations=2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def model_dir(tiny_run, tmp_path_factory):
+    # Evaluation writes <model_dir>/eval: a copy of the shared run.
+    return helpers.copy_run(tiny_run, tmp_path_factory.mktemp("eval") / "run")
 
 
 RP = "--gin_param=run_protocol.features='random_projection'"
@@ -139,6 +133,6 @@ def test_inception_memorization_and_prd_on_real_features(model_dir):
 
 def test_samples_are_reproducible_for_a_seed(model_dir):
     model, _, _ = checkpoints.load_trained(model_dir)
-    a = model_metrics.generate(model, 10, 4, seed=3)
-    np.testing.assert_array_equal(a, model_metrics.generate(model, 10, 4, 3))
-    assert not np.array_equal(a, model_metrics.generate(model, 10, 4, 4))
+    a = samples.generate(model, 10, 4, seed=3)
+    np.testing.assert_array_equal(a, samples.generate(model, 10, 4, 3))
+    assert not np.array_equal(a, samples.generate(model, 10, 4, 4))

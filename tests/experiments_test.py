@@ -1,4 +1,4 @@
-"""Tests of the experiment runner (flexae_tf/experiments*.py).
+"""Tests of the experiment suites and their runner (flexae_tf/experiments/).
 
 Every suite runs end to end at a tiny budget: a few iterations, tiny
 networks through gin, small N and a cheap feature network.
@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from flexae_tf.metrics import fid
 from flexae_tf.core import events
 from flexae_tf.core import cli
 from flexae_tf.core import errors
 from flexae_tf.core import paths
 from flexae_tf.experiments import __main__ as experiments_cli
 from flexae_tf.experiments import beta_sweep
+from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import runner
-from flexae_tf.experiments import image_suites
-from flexae_tf.experiments import reports
-from flexae_tf.experiments import synthetic_suites
+from flexae_tf.experiments import sheets
+from flexae_tf.experiments import synthetic_models
+from flexae_tf.metrics import codes as code_metrics
+from flexae_tf.metrics import fid
 
 TINY_VECTOR = [
     "VectorEncoder.hidden_units = 16", "VectorDecoder.hidden_units = 16",
@@ -34,7 +35,7 @@ TINY_IMAGE = [
     "Encoder.dense_units = 16", "Decoder.filters = (8, 4)",
     "Decoder.dense_units = 16", "PriorGenerator.hidden_units = 16",
     "LatentCritic.hidden_units = 16", "ImageCritic.filters = (4, 8)",
-    "ImageCritic.dense_units = 16", "train_pipeline.shuffle_buffer = 100"]
+    "ImageCritic.dense_units = 16"]
 
 
 @pytest.fixture(autouse=True)
@@ -76,14 +77,14 @@ def test_nac_golden_values():
     rng = np.random.default_rng(0)
     a = rng.standard_normal(1000)
     # Two copies and a negated copy: every |correlation| is 1.
-    assert reports.nac(np.stack([a, a, -a], 1)) == (
+    assert code_metrics.nac(np.stack([a, a, -a], 1)) == (
         pytest.approx(1.0), 3)
-    nac, dims = reports.nac(rng.standard_normal((20000, 4)))
+    nac, dims = code_metrics.nac(rng.standard_normal((20000, 4)))
     assert nac < 0.02 and dims == 4
     # A switched-off (constant) dimension is left out, not NaN.
     codes = np.stack([a, 0.5 * a + rng.standard_normal(1000),
                       np.zeros(1000)], 1)
-    nac, dims = reports.nac(codes)
+    nac, dims = code_metrics.nac(codes)
     assert dims == 2 and nac == pytest.approx(
         abs(np.corrcoef(codes[:, 0], codes[:, 1])[0, 1]))
 
@@ -99,7 +100,7 @@ def test_fixed_mixture_wae_samples_its_fixed_mixture():
     gin.parse_config("\n".join(TINY_VECTOR + [
         "build_encoder.network = @VectorEncoder",
         "build_decoder.network = @VectorDecoder"]))
-    model = synthetic_suites.FixedMixtureWAE(
+    model = synthetic_models.FixedMixtureWAE(
         (128,), latent_dim=2, num_components=4, radius=2.0, std=0.1)
     assert model.noise_dim == 3
     codes = model.prior_codes(tf.random.stateless_normal((4000, 3), [0, 0]))
@@ -177,7 +178,7 @@ def test_synthetic_mog_runs_end_to_end(tmp_path):
     assert list(results) == ["VAE", "WAE (N(0, I) prior)",
                              "WAE (fixed GMM prior)", "FlexAE"]
     assert isinstance(results["WAE (fixed GMM prior)"][0],
-                      synthetic_suites.FixedMixtureWAE)
+                      synthetic_models.FixedMixtureWAE)
     assert {r["model"] for r in rows} == set(results)
     for name in results:
         assert f"| {name} | 4 | 150 |" in report
@@ -320,9 +321,9 @@ def test_image_suites_reject_unknown_names(tmp_path):
         with pytest.raises(errors.UserError, match="svhn|GAN|pixels"):
             runner.run_suite("baselines", str(tmp_path),
                              gin_bindings=[binding])
-    assert image_suites.MODEL_SHEETS  # every sheet exists
-    for sheet in list(image_suites.MODEL_SHEETS.values()) + [
-            image_suites.CPU_SHEET, synthetic_suites.SHEET]:
+    assert sheets.MODEL_SHEETS  # every sheet exists
+    for sheet in list(sheets.MODEL_SHEETS.values()) + [
+            sheets.CPU_SHEET, sheets.SYNTHETIC_SHEET]:
         assert os.path.exists(os.path.join(paths.REPO_ROOT, sheet))
 
 
@@ -356,14 +357,14 @@ def test_beta_sweep_suite_runs_end_to_end(tmp_path):
 
 
 def test_beta_sweep_sets_each_models_beta():
-    assert beta_sweep._bindings("AAE (learned prior)", 0.01, 8, 100) == [
+    assert beta_sweep.model_bindings("AAE (learned prior)", 0.01, 8, 100) == [
         "LATENT_DIM = 8", "FlexAE.encoder_adversarial_weight = 0.01"]
-    assert beta_sweep._bindings("FP-VAE", 1, 8, 100) == [
+    assert beta_sweep.model_bindings("FP-VAE", 1, 8, 100) == [
         "LATENT_DIM = 8", "FPVAE.beta = 1.0",
         "FPVAE.warmup_iterations = 100"]
     # The AAE sheet puts beta into the shared 'joint' lambda mode.
     cli.load_gin(["gin/mnist.gin", "gin/aae_learned_prior.gin"],
-                 beta_sweep._bindings("AAE (learned prior)", 0.1, 8, 0))
+                 beta_sweep.model_bindings("AAE (learned prior)", 0.1, 8, 0))
     assert gin.query_parameter("FlexAE.encoder_adversarial_mode") == "joint"
     assert gin.query_parameter("FlexAE.encoder_adversarial_weight") == 0.1
     assert gin.query_parameter("%LATENT_DIM") == 8
@@ -391,7 +392,7 @@ def test_report_writes_one_hparams_run_per_model(tmp_path):
     """TensorBoard's HParams tab: each (dataset, model) is a run whose
     session-start summary holds its settings and whose scalars are the
     report's numbers, at the row's iteration."""
-    report = reports.Report("beta_sweep", str(tmp_path), "t")
+    report = report_lib.Report("beta_sweep", str(tmp_path), "t")
     report.result("mnist", "FP-VAE beta=0.1", "generation_FD[proj-64]",
                   583.5, 500, 1000, "projection")
     report.result("mnist", "FP-VAE beta=0.1", "nac", float("nan"), 500, 1000)

@@ -1,7 +1,6 @@
 """RealNVP flow prior and FP-VAE."""
 
 import flexae_tf  # pylint: disable=unused-import
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf

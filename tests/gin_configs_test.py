@@ -13,9 +13,9 @@ from flexae_tf.core import cli
 from flexae_tf.data import datasets as data
 from flexae_tf.models import factory
 from flexae_tf.core import paths
+from tests import helpers
 
 GIN_FILES = sorted(glob.glob(os.path.join(paths.REPO_ROOT, "gin", "*.gin")))
-TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
 
 
 def _is_model_sheet(path):
@@ -29,7 +29,7 @@ def _is_model_sheet(path):
 @pytest.mark.parametrize("path", GIN_FILES, ids=os.path.basename)
 def test_gin_file_parses_and_builds(path):
     gin.clear_config()
-    files = [TINY, path] if _is_model_sheet(path) else [path]
+    files = [helpers.TINY, path] if _is_model_sheet(path) else [path]
     # Narrow networks keep this fast; every binding in the file is still
     # parsed and checked against the configurables.
     cli.parse_gin(files, ["Encoder.dense_units = 8",

@@ -5,16 +5,15 @@ max |ours - golden| / max |golden| over the whole array (the README's
 "about 1e-3 relative error"), and per-row relative L2 as a second check.
 """
 
-import importlib.util
 import json
 import os
 
-from absl import flags
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from flexae_tf.metrics import inception
+from flexae_tf.metrics import inception_network
 from flexae_tf.core import paths
 
 _DIR = os.path.join(paths.shared_dir(), "fid_inception")
@@ -76,7 +75,7 @@ def _spec_table(spec):
     def visit(entry):
         op = {"conv_bn_relu": "conv"}.get(entry["op"], entry["op"])
         if op in ("conv", "max_pool", "avg_pool"):
-            pair = inception._pair
+            pair = inception_network._pair
             padding = pair(entry["padding"])
             if op == "avg_pool" and padding != (0, 0):
                 assert entry["count_include_pad"] is False, entry
@@ -94,14 +93,14 @@ def _spec_table(spec):
 def test_architecture_matches_spec():
     with open(os.path.join(_DIR, "spec.json")) as f:
         spec_table = _spec_table(json.load(f))
-    ours = inception.architecture()
+    ours = inception_network.architecture()
     assert list(ours) == list(spec_table)  # Same layers, same order.
     assert ours == spec_table
     assert sum(v[0] == "conv" for v in ours.values()) == 94
 
 
 def test_model_layers_follow_architecture(model):
-    for name, (op, kernel, stride, _) in inception.architecture().items():
+    for name, (op, kernel, stride, _) in inception_network.architecture().items():
         layer = model.get_layer(name)
         if op != "conv":
             continue
@@ -133,10 +132,10 @@ def _numpy_pool(x, op, kernel, stride, padding):
 def test_pools_exclude_padding(op, kernel, stride, padding):
     x = np.random.default_rng(1).normal(size=(2, 7, 6, 3)).astype(np.float32)
     want = _numpy_pool(x, op, kernel, stride, padding)
-    got = inception._explicit_pool(tf.constant(x), op, kernel, stride,
+    got = inception_network._explicit_pool(tf.constant(x), op, kernel, stride,
                                    padding).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    if inception._padding_mode(kernel, stride, padding) == "same":
+    if inception_network._padding_mode(kernel, stride, padding) == "same":
         pool = {"max_pool": tf.nn.max_pool2d, "avg_pool": tf.nn.avg_pool2d}
         same = pool[op](x, kernel, stride, "SAME").numpy()
         np.testing.assert_allclose(same, want, rtol=1e-5, atol=1e-6)
@@ -171,42 +170,3 @@ def test_corrupt_weights_raise_clear_errors(tmp_path):
 def test_rejects_bad_images(model, images, match):
     with pytest.raises(ValueError, match=match):
         inception.InceptionFeatures(batch_size=2, model=model)(images)
-
-
-@pytest.fixture
-def tool():
-    """tools/build_fid_weights.py as a module; its absl flags removed after."""
-    path = os.path.join(paths.REPO_ROOT, "tools", "build_fid_weights.py")
-    spec = importlib.util.spec_from_file_location("build_fid_weights", path)
-    module = importlib.util.module_from_spec(spec)
-    before = set(flags.FLAGS)
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:  # Leave the process-wide flags as other tests expect them.
-        for name in set(flags.FLAGS) - before:
-            delattr(flags.FLAGS, name)
-
-
-def test_weights_tool_mapping_round_trips(tool):
-    # Torch-free: feed the tool a state dict in the TorchScript layout,
-    # made from the reference arrays, and expect them back unchanged.
-    parts = {v: k for k, v in tool._PARTS.items()}
-    with np.load(os.path.join(_DIR, "weights.npz")) as npz:
-        reference = {k: npz[k] for k in npz.files}
-    state = {}
-    for key, value in reference.items():
-        layer, part = key.split("/")
-        if part == "kernel":
-            value = value.transpose(3, 2, 0, 1)  # HWIO -> OIHW.
-        state[f"net.layers.{layer}.{parts[part]}"] = value
-    arrays = tool.convert_state_dict(state)
-    assert set(arrays) == set(reference)
-    for key, value in reference.items():
-        np.testing.assert_array_equal(arrays[key], value)
-    with open(os.path.join(_DIR, "spec.json")) as f:
-        spec = json.load(f)
-    tool.check_shapes(arrays, spec)
-    arrays["conv/beta"] = arrays["conv/beta"][:-1]
-    with pytest.raises(ValueError, match="conv/beta"):
-        tool.check_shapes(arrays, spec)

@@ -206,3 +206,28 @@ def test_load_model_or_run(tmp_path):
     (tmp_path / "broken.keras").write_bytes(b"not a zip")
     with pytest.raises(errors.UserError, match="Cannot load"):
         artifacts.load_model_or_run(str(tmp_path / "broken.keras"))
+
+
+def test_runs_and_artifacts_of_earlier_versions_still_load(tiny_run,
+                                                           tmp_path):
+    from flexae_tf.models import networks  # pylint: disable=g-import-not-at-top
+    from flexae_tf.storage import checkpoints  # pylint: disable=g-import-not-at-top
+    from tests import helpers  # pylint: disable=g-import-not-at-top
+    old = helpers.copy_run(tiny_run, tmp_path / "old")
+    config = os.path.join(old, checkpoints.CONFIG_FILE)
+    with open(config, "a") as f:  # What earlier versions' runs bound.
+        f.write("\ntrain_pipeline.shuffle_buffer = 1000\n"
+                "FlexAE.mask_sparsity_weight = 0.0\n"
+                "Encoder.latent_mask = False\n")
+    try:
+        model, iteration, dataset = checkpoints.load_trained(old)
+        assert (iteration, dataset) == (2, "mnist")
+        with open(config, "a") as f:  # A setting this version cannot run.
+            f.write("FlexAE.mask_sparsity_weight = 1.0\n")
+        with pytest.raises(errors.UserError, match="no longer supported"):
+            checkpoints.load_trained(old)
+    finally:
+        gin.clear_config()
+    encoder = networks.Encoder.from_config(dict(
+        model.encoder.get_config(), latent_mask=False))
+    assert encoder.latent_dim == model.encoder.latent_dim

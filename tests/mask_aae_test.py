@@ -1,7 +1,6 @@
 """MaskAAE (Mondal et al. 2020): the mask objective and the training step."""
 
 import flexae_tf  # pylint: disable=unused-import
-import gin
 import keras
 import numpy as np
 import pytest

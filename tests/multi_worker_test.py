@@ -28,20 +28,17 @@ if REPO_ROOT not in sys.path:  # Run as a script (the reference), or Bazel.
 import flexae_tf  # pylint: disable=unused-import
 import gin
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
 from flexae_tf.data import datasets as data
-from flexae_tf.core import paths
 from flexae_tf.training import train_lib
 from tools import launch_local_workers as launcher
+from tests import helpers
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+pytestmark = helpers.needs_mnist
 
 NUM_WORKERS = 2
 CLUSTER_TIMEOUT = 240  # Seconds; a healthy 2-worker tiny run takes ~40.

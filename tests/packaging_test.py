@@ -60,7 +60,7 @@ def test_console_scripts_point_at_run_functions():
     scripts = _pyproject()["project"]["scripts"]
     assert set(scripts) == {"flexae-train", "flexae-evaluate",
                             "flexae-export", "flexae-experiments",
-                            "flexae-serving-client"}
+                            "flexae-serving-client", "flexae-fid-weights"}
     for target in scripts.values():
         module, function = target.split(":")
         path = os.path.join(REPO_ROOT, *module.split(".")) + ".py"

@@ -1,6 +1,5 @@
 """Mixed precision: what runs in 16 bits, what stays float32, loss scaling."""
 
-import os
 
 import flexae_tf  # pylint: disable=unused-import
 import gin
@@ -11,18 +10,17 @@ import tensorflow as tf
 
 from flexae_tf.core import cli
 from flexae_tf.core import errors
-from flexae_tf.core import paths
 from flexae_tf.core import precision
 from flexae_tf.models import factory
 from flexae_tf.models import losses
+from tests import helpers
 
-TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
 SHAPE = (28, 28, 1)
 
 
 def tiny_model(policy, *bindings):
     gin.clear_config()
-    cli.load_gin([TINY], list(bindings))
+    cli.load_gin([helpers.TINY], list(bindings))
     keras.utils.set_random_seed(0)
     with precision.policy(policy):
         model = factory.make_model(SHAPE)
@@ -160,14 +158,12 @@ def test_float16_loss_scaling_recovers_an_underflowing_gradient():
     assert float(optimizer.dynamic_scale) == 2.0**14
 
 
-@pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+@helpers.needs_mnist
 def test_train_precision_builds_the_run_under_that_policy(tmp_path):
     # pylint: disable=g-import-not-at-top
     from flexae_tf.training import train_lib
     gin.clear_config()
-    cli.load_gin([TINY], ["train.precision = 'mixed_bfloat16'",
+    cli.load_gin([helpers.TINY], ["train.precision = 'mixed_bfloat16'",
                           "FlexAE.critic_steps = 1"])
     # train() raises TrainingDiverged on a non-finite loss.
     model = train_lib.train(str(tmp_path / "run"), num_iterations=2)
@@ -175,7 +171,7 @@ def test_train_precision_builds_the_run_under_that_policy(tmp_path):
     assert keras.config.dtype_policy().name == "float32"
     assert int(model.iteration.numpy()) == 2
     gin.clear_config()
-    cli.load_gin([TINY], ["train.precision = 'bf16'"])
+    cli.load_gin([helpers.TINY], ["train.precision = 'bf16'"])
     with pytest.raises(errors.UserError, match="train.precision='bf16'"):
         train_lib.train(str(tmp_path / "bad"))
 

@@ -26,16 +26,14 @@ from flexae_tf.core import errors
 from flexae_tf.core import paths
 from flexae_tf.training import run_lock
 from flexae_tf.training import train_lib
+from tests import helpers
 
-TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+pytestmark = helpers.needs_mnist
 
 
 def configure(*bindings):
     gin.clear_config()
-    cli.parse_gin([TINY], list(bindings))
+    cli.parse_gin([helpers.TINY], list(bindings))
 
 
 def numbers(model_dir):

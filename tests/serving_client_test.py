@@ -27,6 +27,7 @@ from flexae_tf.core import cli
 from flexae_tf import export
 from flexae_tf.models import factory
 from flexae_tf.serving import client as serving_client
+from flexae_tf.serving import protocols as wire
 from tests import serving_test_server
 
 MODEL = "flexae"
@@ -63,7 +64,7 @@ def _inputs(model):
 
 def _direct(loaded, name, inputs):
     """The signature called in-process: what the server must return."""
-    dtypes, output = serving_client.SIGNATURES[name]
+    dtypes, output = wire.SIGNATURES[name]
     return loaded.signatures[name](**{
         k: tf.constant(v, dtypes[k]) for k, v in inputs.items()})[
             output].numpy()
@@ -71,22 +72,22 @@ def _direct(loaded, name, inputs):
 
 def _call(served, caller, name, inputs, version=None):
     server = served["server"]
-    output = serving_client.SIGNATURES[name][1]
+    output = wire.SIGNATURES[name][1]
     if caller == "grpc":
-        request = serving_client.grpc_request(MODEL, name, inputs, version)
-        return serving_client.predict_grpc(served["channel"], request,
+        request = wire.grpc_request(MODEL, name, inputs, version)
+        return wire.predict_grpc(served["channel"], request,
                                            timeout=30)[output]
-    url = serving_client.rest_url("127.0.0.1", server.rest_port, MODEL,
+    url = wire.rest_url("127.0.0.1", server.rest_port, MODEL,
                                   version)
-    body = serving_client.rest_request(name, inputs, caller[len("rest_"):])
-    return serving_client.predict_rest(url, body, output, timeout=30)[output]
+    body = wire.rest_request(name, inputs, caller[len("rest_"):])
+    return wire.predict_rest(url, body, output, timeout=30)[output]
 
 
 # ------------------------------------------------------ pure functions
 def test_client_table_matches_the_export(served):
     loaded = served["loaded"][2]
-    assert set(loaded.signatures) == set(serving_client.SIGNATURES)
-    for name, (dtypes, output) in serving_client.SIGNATURES.items():
+    assert set(loaded.signatures) == set(wire.SIGNATURES)
+    for name, (dtypes, output) in wire.SIGNATURES.items():
         signature = loaded.signatures[name]
         specs = signature.structured_input_signature[1]
         assert {k: s.dtype.as_numpy_dtype for k, s in specs.items()} == dtypes
@@ -94,7 +95,7 @@ def test_client_table_matches_the_export(served):
 
 
 def test_rest_request_columnar():
-    body = serving_client.rest_request(
+    body = wire.rest_request(
         "interpolate", {"image_a": np.zeros((1, 1)), "image_b": [[0.5]],
                         "num_steps": 2}, "inputs")
     assert body == {"signature_name": "interpolate", "inputs": {
@@ -103,7 +104,7 @@ def test_rest_request_columnar():
 
 
 def test_rest_request_rows():
-    body = serving_client.rest_request("decode", {"z": [[1, 2], [3, 4]]},
+    body = wire.rest_request("decode", {"z": [[1, 2], [3, 4]]},
                                        "instances")
     assert body == {"signature_name": "decode",
                     "instances": [{"z": [1.0, 2.0]}, {"z": [3.0, 4.0]}]}
@@ -118,7 +119,7 @@ def test_rest_request_rows():
 ])
 def test_rest_request_rejects(name, inputs, message):
     with pytest.raises(ValueError, match=message):
-        serving_client.rest_request(name, inputs, "instances")
+        wire.rest_request(name, inputs, "instances")
 
 
 @pytest.mark.parametrize("body,expected", [
@@ -130,7 +131,7 @@ def test_rest_request_rejects(name, inputs, message):
      {"a": [1.0, 3.0], "b": [[2.0], [4.0]]}),
 ])
 def test_parse_rest_response(body, expected):
-    parsed = serving_client.parse_rest_response(body, "images")
+    parsed = wire.parse_rest_response(body, "images")
     assert set(parsed) == set(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(parsed[key], value)
@@ -138,30 +139,30 @@ def test_parse_rest_response(body, expected):
 
 
 def test_parse_rest_error():
-    with pytest.raises(serving_client.ServingError, match="bad z"):
-        serving_client.parse_rest_response({"error": "bad z"}, "images")
+    with pytest.raises(wire.ServingError, match="bad z"):
+        wire.parse_rest_response({"error": "bad z"}, "images")
 
 
 def test_grpc_request_and_response():
-    request = serving_client.grpc_request(
+    request = wire.grpc_request(
         "m", "sample_seeded", {"num_samples": 3, "seed": 9}, version=4)
     assert (request.model_spec.name, request.model_spec.signature_name,
             request.model_spec.version.value) == ("m", "sample_seeded", 4)
     assert request.inputs["num_samples"].dtype == tf.int32.as_datatype_enum
     assert request.inputs["seed"].dtype == tf.int64.as_datatype_enum
     assert tf.make_ndarray(request.inputs["seed"]).shape == ()
-    latest = serving_client.grpc_request("m", "decode", {"z": [[1.0]]})
+    latest = wire.grpc_request("m", "decode", {"z": [[1.0]]})
     assert not latest.model_spec.HasField("version")
     response = predict_pb2.PredictResponse()
     response.outputs["images"].CopyFrom(tf.make_tensor_proto(
         np.ones((2, 3), np.float32)))
-    parsed = serving_client.parse_grpc_response(response)
+    parsed = wire.parse_grpc_response(response)
     np.testing.assert_array_equal(parsed["images"], np.ones((2, 3)))
 
 
 # ------------------------------------------- against the test server
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize("name", list(serving_client.SIGNATURES))
+@pytest.mark.parametrize("name", list(wire.SIGNATURES))
 def test_every_signature(served, caller, name):
     inputs = _inputs(served["model"])[name]
     if caller == "rest_instances" and name in ("sample_seeded",
@@ -176,13 +177,13 @@ def test_every_signature(served, caller, name):
 def test_row_form_with_scalars_is_rejected(served):
     # Row form stacks instances: both scalars become [1] (either may be
     # reported first), which the signature rejects, as TF Serving would.
-    url = serving_client.rest_url("127.0.0.1", served["server"].rest_port,
+    url = wire.rest_url("127.0.0.1", served["server"].rest_port,
                                   MODEL)
     body = {"signature_name": "sample_seeded",
             "instances": [{"num_samples": 2, "seed": 1}]}
-    with pytest.raises(serving_client.ServingError,
+    with pytest.raises(wire.ServingError,
                        match=r"(?s)HTTP 400: .*(num_samples|seed) \[1\]"):
-        serving_client.predict_rest(url, body, "images")
+        wire.predict_rest(url, body, "images")
 
 
 @pytest.mark.parametrize("caller", ["grpc", "rest_inputs"])
@@ -200,10 +201,10 @@ def test_versions(served, caller):
 @pytest.mark.parametrize("caller", ["grpc", "rest_inputs"])
 def test_errors_reach_the_client(served, caller):
     z = np.zeros((2, served["model"].latent_dim + 1), np.float32)
-    with pytest.raises(serving_client.ServingError,
+    with pytest.raises(wire.ServingError,
                        match=r"Shape of tensor z \[2,33\]"):
         _call(served, caller, "decode", {"z": z})
-    with pytest.raises(serving_client.ServingError,
+    with pytest.raises(wire.ServingError,
                        match="NOT_FOUND|HTTP 404"):
         _call(served, caller, "decode", {"z": z[:, :-1]}, version=7)
 
@@ -219,8 +220,8 @@ def test_rest_rejects_oversized_and_malformed(served):
     finally:
         connection.close()
     url = f"http://127.0.0.1:{served['server'].rest_port}/v1/models/x:nope"
-    with pytest.raises(serving_client.ServingError, match="HTTP 404"):
-        serving_client.predict_rest(url, {}, "images")
+    with pytest.raises(wire.ServingError, match="HTTP 404"):
+        wire.predict_rest(url, {}, "images")
 
 
 def test_run_writes_png_grids(served, tmp_path):

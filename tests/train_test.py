@@ -16,16 +16,14 @@ from flexae_tf.core import cli
 from flexae_tf.data import datasets as data
 from flexae_tf.core import paths
 from flexae_tf.training import train_lib
+from tests import helpers
 
-TINY = os.path.join(paths.REPO_ROOT, "gin", "tiny.gin")
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(paths.default_data_dir(), "mnist")),
-    reason="../shared/datasets/mnist is absent")
+pytestmark = helpers.needs_mnist
 
 
 def configure(*bindings):
     gin.clear_config()
-    cli.parse_gin([TINY], list(bindings))
+    cli.parse_gin([helpers.TINY], list(bindings))
 
 
 def all_state(model):
@@ -116,7 +114,7 @@ def _main(*args, env=None):
 
 def test_main_trains_resumes_and_writes_everything(tmp_path):
     model_dir = str(tmp_path / "main")
-    process = _main(f"--gin_file={TINY}", f"--model_dir={model_dir}")
+    process = _main(f"--gin_file={helpers.TINY}", f"--model_dir={model_dir}")
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
     assert os.path.exists(os.path.join(model_dir, "operative_config.gin"))
@@ -133,7 +131,7 @@ def test_main_trains_resumes_and_writes_everything(tmp_path):
             "losses/image_wasserstein", "samples",
             "interpolations"} <= tags
     assert "it/s" in err and "ETA" in err
-    process = _main(f"--gin_file={TINY}", f"--model_dir={model_dir}",
+    process = _main(f"--gin_file={helpers.TINY}", f"--model_dir={model_dir}",
                     "--gin_param=train.num_iterations=6")
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
@@ -173,7 +171,7 @@ def test_unusable_model_dir_is_one_line_exit_2(tmp_path, where, message):
     (tmp_path / "locked").mkdir()
     holder = run_lock.RunLock(str(tmp_path / "locked"))
     try:
-        process = _main(f"--gin_file={TINY}",
+        process = _main(f"--gin_file={helpers.TINY}",
                         f"--model_dir={tmp_path / where}")
         _, err = process.communicate(timeout=300)
     finally:
@@ -181,7 +179,6 @@ def test_unusable_model_dir_is_one_line_exit_2(tmp_path, where, message):
     assert process.returncode == 2, err[-2000:]
     assert message in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("error: ")
-
 
 
 def test_periodic_evaluation_writes_a_learning_curve(tmp_path):

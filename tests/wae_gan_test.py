@@ -1,7 +1,6 @@
 """WAE-GAN (Tolstikhin et al. 2018): its JS losses and one training step."""
 
 import flexae_tf  # pylint: disable=unused-import
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf

@@ -53,6 +53,7 @@ import gin
 
 from flexae_tf.training import accelerate
 from flexae_tf.core import cli
+from flexae_tf.core import cpu
 from flexae_tf.core import paths
 
 FLAGS = flags.FLAGS
@@ -276,8 +277,8 @@ def main(argv):
     print(f"command: python {program} "
           + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     print(f"machine: {_load()}; TensorFlow {tf.__version__}; devices "
-          f"{[d.name for d in tf.config.list_logical_devices()]}; "
-          f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
+          f"{[d.name for d in tf.config.list_logical_devices()]}")
+    print(f"cpu: {cpu.describe()}")
     if FLAGS.ab:
         results = ab(batch_size)
     else:

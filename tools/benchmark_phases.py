@@ -77,9 +77,9 @@ def _phases(model, images, images_2):
     steps = model.critic_steps
     noise = tf.random.normal((int(images.shape[0]), model.noise_dim))
     smoothing = bool(getattr(model, "smoothing", False))
-    # With smoothing, the last critic step's E(x), E(x') are the smoothing
-    # update's own (see FlexAE._smoothing_step).
-    encoder_calls = 2 * steps - 2 if smoothing else steps
+    # Every critic step encodes x (and x' with smoothing); the smoothing
+    # update encodes its own inside its phase.
+    encoder_calls = 2 * steps if smoothing else steps
     phases = [
         ("reconstruction", "_reconstruction_step", (images,), 1),
         ("encode critic inputs", None, (images,), encoder_calls),

@@ -2,6 +2,7 @@
 failure."""
 
 import os
+import re
 import sys
 import tokenize
 
@@ -96,7 +97,14 @@ def _first_line(error):
         return (f"{error.args[0]}; an unclosed bracket or quote in a gin "
                 "file or binding?")
     lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    first = lines[0] if lines else type(error).__name__
+    macro = re.search(r"No bindings specified for '(\w+)/gin\.macro'", first)
+    if macro:
+        # Model sheets use macros (LATENT_DIM, ...) that dataset sheets set.
+        return (f"%{macro.group(1)} is not set: add a dataset sheet before "
+                "the model sheet, e.g. --gin_file=gin/mnist.gin (or "
+                "fashion_mnist.gin, cifar10.gin, celeba.gin) first.")
+    return first.rstrip(":")
 
 
 def parse_gin(files, bindings):

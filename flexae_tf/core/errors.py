@@ -15,3 +15,10 @@ def check_positive(prefix, **values):
         if not isinstance(value, int) or value < 1:
             raise UserError(
                 f"{prefix}{name}={value!r}: must be a positive integer.")
+
+
+def check_choice(name, value, choices):
+    """Raises UserError unless value is one of choices; returns value."""
+    if value not in choices:
+        raise UserError(f"{name}={value!r}; expected one of {tuple(choices)}.")
+    return value

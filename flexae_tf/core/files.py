@@ -18,8 +18,10 @@ import tensorflow as tf
 
 from flexae_tf.core import errors
 
-# `.<name>.tmp-<pid><suffix>`: hidden, and recognisable after a crash.
-_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)(\.[A-Za-z0-9]+)?$")
+# `.<name>.tmp-<pid><suffix>`: hidden, and recognisable after a crash. The
+# suffix also covers what TensorFlow adds to a checkpoint prefix
+# (`.data-00000-of-00001`, `.index`, `_temp/`).
+_TEMPORARY = re.compile(r"^\..+\.tmp-(\d+)([._][A-Za-z0-9_.-]+)?$")
 
 
 class WriteError(errors.UserError):

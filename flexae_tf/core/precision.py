@@ -42,6 +42,7 @@ import keras
 from keras import ops
 import tensorflow as tf
 
+from flexae_tf.core import cpu
 from flexae_tf.core import errors
 
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -68,12 +69,7 @@ def native_bfloat16(cpuinfo="/proc/cpuinfo"):
     if gpus:
         return all(tf.config.experimental.get_device_details(gpu).get(
             "compute_capability", (0, 0)) >= (8, 0) for gpu in gpus)
-    try:
-        with open(cpuinfo) as f:
-            flags = set(f.read().split())
-    except OSError:
-        return False
-    return any(flag in flags for flag in BFLOAT16_CPU_FLAGS)
+    return bool(cpu.cpu_flags(cpuinfo) & set(BFLOAT16_CPU_FLAGS))
 
 
 def resolve(name):

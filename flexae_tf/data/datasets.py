@@ -135,6 +135,17 @@ def _load_file_split(name, split, data_dir, tfds_dir, download=True):
     data_dir = data_dir or paths.default_data_dir()
     path = (idx.split_path(data_dir, name, split) if name in IDX_DATASETS
             else None)
+    # The data directory holds the dataset's folder: its local files are
+    # meant, so a missing split is an error, never a TFDS download (which
+    # retries for minutes on an offline machine).
+    if path is None and name in IDX_DATASETS and os.path.isdir(
+            os.path.join(data_dir, name)):
+        stem = os.path.join(data_dir, name,
+                            f"{idx.SPLIT_PREFIX[split]}-images-idx3-ubyte")
+        raise DataError(
+            f"{stem}[.gz] not found: the {split} split of {name} is missing "
+            f"from the local files in {os.path.join(data_dir, name)} (gin "
+            "load_images.data_dir or $FLEXAE_DATA_DIR). Add the file.")
     if path is not None:
         images = idx.read_images(path)[..., None]
         if images.shape[1:] != shape:
@@ -175,7 +186,7 @@ def _training_images(name):
 @gin.configurable(denylist=["name", "batch_size", "group_size",
                             "input_context", "seed", "start_iteration"])
 def train_pipeline(name, batch_size, group_size=1, input_context=None,
-                   seed=0, start_iteration=0, shuffle_buffer=None):
+                   seed=0, start_iteration=0):
     """Per-replica training stream of [group_size, b, H, W, C] float32.
 
     The order is a pure function of (seed, iteration): image position k of
@@ -192,13 +203,10 @@ def train_pipeline(name, batch_size, group_size=1, input_context=None,
         per-replica batch; None means one pipeline, one replica.
       seed: seed of the data order.
       start_iteration: the first element is this iteration's.
-      shuffle_buffer: ignored (every epoch is a full permutation); kept
-        so that older gin sheets still parse.
 
     Raises:
       DataError: the split has fewer images than one replica's batch.
     """
-    del shuffle_buffer
     images = _training_images(name)
     per_replica, pipelines, pipeline = batch_size, 1, 0
     if input_context is not None:

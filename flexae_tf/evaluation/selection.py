@@ -24,31 +24,46 @@ two protocols:
 from absl import logging
 import gin
 
+from flexae_tf.storage import checkpoints
 from flexae_tf.storage import eval_checkpoints
 from flexae_tf.data import datasets as data
 from flexae_tf.core import errors
 from flexae_tf.metrics import fid
+from flexae_tf.evaluation import features as features_lib
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.evaluation import results as results_store
+from flexae_tf.evaluation import samples
 
 PROTOCOLS = ("standard", "authors")
 
 
+def _usable(model, candidates, skipped):
+    """Restores each candidate in turn and yields it; one that cannot be
+    restored (corrupt, non-finite, of another model) is named in
+    `skipped` {iteration: reason} and in a warning, and left out."""
+    for iteration, prefix in candidates:
+        try:
+            eval_checkpoints.restore(model, prefix)
+        except checkpoints.CheckpointError as e:
+            logging.warning("Skipping checkpoint of iteration %d: %s",
+                            iteration, e)
+            skipped[iteration] = str(e)
+            continue
+        yield iteration, prefix
+
+
 def _validation_scores(model, dataset, candidates, num_samples, feature_fn,
-                       batch_size, seed):
+                       batch_size, seed, skipped):
     """{iteration: {"fid", "kid", ...}} of generation vs validation."""
-    real = model_metrics.real_images(dataset, "validation", num_samples)
-    featurize = lambda x: fid.collect_features(x, feature_fn, len(x),
-                                               batch_size)
-    real_features = featurize(real)
+    _, real_features = features_lib.real_features(
+        dataset, "validation", num_samples, feature_fn, batch_size)
     real_stats = fid.activation_statistics(real_features)
     scores = {}
-    for iteration, prefix in candidates:
-        eval_checkpoints.restore(model, prefix)
-        generated = model_metrics.generate(model, num_samples, batch_size,
-                                           seed)
+    for iteration, _ in _usable(model, candidates, skipped):
+        generated = samples.generate(model, num_samples, batch_size, seed)
         scores[iteration] = model_metrics.distances(
-            featurize(generated), real_features, real_stats)
+            features_lib.featurize(generated, feature_fn, batch_size),
+            real_features, real_stats)
         logging.info("Validation FID at iteration %d (N=%d): %.3f",
                      iteration, num_samples, scores[iteration]["fid"])
     return scores
@@ -81,15 +96,16 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
     if protocol not in PROTOCOLS:
         raise errors.UserError(f"Unknown protocol {protocol!r}; use one of "
                                f"{PROTOCOLS}.")
-    model_metrics.check_num_samples(num_samples)
-    feature_fn = feature_fn or model_metrics.feature_network(features)
+    samples.check_num_samples(num_samples)
+    feature_fn = feature_fn or features_lib.feature_network(features)
     kwargs = dict(batch_size=batch_size, feature_fn=feature_fn, seed=seed)
-    window = [it for it, _ in candidates]
+    skipped = {}
     if protocol == "standard":
         _, validation_count = data.load_images(dataset, "validation")
         n_val = min(num_samples, validation_count)
         scores = _validation_scores(model, dataset, candidates, n_val,
-                                    feature_fn, batch_size, seed)
+                                    feature_fn, batch_size, seed, skipped)
+        window = _window(candidates, scores, skipped)
         best = min(scores, key=lambda it: scores[it]["fid"])
         eval_checkpoints.restore(model, dict(candidates)[best])
         results = model_metrics.evaluate(
@@ -101,8 +117,11 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
                                     "metric": "fid/generation",
                                     **scores[best],
                                     "window": window})
+        if skipped:
+            results["skipped"] = skipped
         entries = results_store.entries_from(
-            {k: v for k, v in results.items() if k != "selected_by"},
+            {k: v for k, v in results.items()
+             if k not in ("selected_by", "skipped")},
             protocol="standard", iteration=best)
         for iteration, score in scores.items():
             for name, value in score.items():
@@ -114,11 +133,11 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
                         metric=f"{name}/generation", value=value))
         return results, entries
     per_checkpoint = {}
-    for iteration, prefix in candidates:
-        eval_checkpoints.restore(model, prefix)
+    for iteration, _ in _usable(model, candidates, skipped):
         per_checkpoint[iteration] = model_metrics.evaluate(
             model, dataset, ("fid",), num_samples, out_dir=None,
             step=iteration, split="test", rescale=True, **kwargs)
+    window = _window(candidates, per_checkpoint, skipped)
     first = per_checkpoint[window[0]]
     summary = {"protocol": "authors", "num_samples": num_samples,
                "split": "test", "features": first["features"],
@@ -126,6 +145,8 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
                         "rescaled images (FlexAE's published protocol); "
                         "selected on the test set, so optimistic"),
                "window": window, "fid": {}, "argmin_iteration": {}}
+    if skipped:
+        summary["skipped"] = skipped
     entries = []
     for name in ("generation", "reconstruction"):
         values = {it: r["fid"][name] for it, r in per_checkpoint.items()}
@@ -143,3 +164,12 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
                          features=first["features"], metric=f"fid/{name}",
                          value=v) for it, v in values.items()]
     return summary, entries
+
+
+def _window(candidates, scored, skipped):
+    """The scored iterations; one line when every candidate was bad."""
+    if not scored:
+        raise errors.UserError(
+            f"{len(candidates)} candidate checkpoints, no usable checkpoint "
+            f"among them: {'; '.join(skipped.values())}")
+    return [it for it, _ in candidates if it in scored]

@@ -21,21 +21,25 @@ import os
 
 import gin
 
-from flexae_tf.core import figures
 from flexae_tf.core import errors
-from flexae_tf.experiments import image_suites
-from flexae_tf.experiments import reports
+from flexae_tf.experiments import budget as budget_lib
+from flexae_tf.experiments import distances
+from flexae_tf.experiments import plots
+from flexae_tf.experiments import report as report_lib
+from flexae_tf.experiments import sheets
+from flexae_tf.experiments import training
 
 # Model display name: gin binding that sets its beta.
 BETA_BINDINGS = {
     "FP-VAE": "FPVAE.beta = {beta}",
     "AAE (learned prior)": "FlexAE.encoder_adversarial_weight = {beta}",
 }
-_DENY = ["out_dir", "gin_files", "gin_bindings", "evaluate_fn"]
-check_names = image_suites._check_names  # pylint: disable=protected-access
+# beta = 0 shares the log axis: linear below this.
+_LINEAR_BELOW = 0.01
 
 
-def _bindings(model, beta, latent_dim, warmup_iterations):
+def model_bindings(model, beta, latent_dim, warmup_iterations):
+    """Gin bindings of one model of the sweep: its latent size and beta."""
     bindings = [f"LATENT_DIM = {latent_dim}",
                 BETA_BINDINGS[model].format(beta=float(beta))]
     if model == "FP-VAE":
@@ -43,28 +47,13 @@ def _bindings(model, beta, latent_dim, warmup_iterations):
     return bindings
 
 
-def plot_against_beta(path, curves, ylabel, title, linthresh=0.01):
-    """Lines of {label: (betas, values)} on a symmetric-log beta axis."""
-    plt = figures.pyplot()
-    figure, ax = plt.subplots(figsize=(5, 3.5))
-    for label, (betas, values) in curves.items():
-        ax.plot(betas, values, marker="o", label=label)
-    ax.set_xscale("symlog", linthresh=linthresh)
-    ax.set_xlabel(f"beta (log axis; linear below {linthresh})")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    figures.save(figure, path)
-
-
-@gin.configurable(denylist=_DENY)
+@gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)
 def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                datasets=("mnist", "fashion_mnist"),
                models=tuple(BETA_BINDINGS), betas=(0.0, 0.01, 0.1, 1.0),
                latent_dim=8, warmup_fraction=0.2, num_iterations=500,
                num_samples=2000, batch_size=64, features="projection",
-               projection_dim=64, network_sheet=image_suites.CPU_SHEET,
+               projection_dim=64, network_sheet=sheets.CPU_SHEET,
                curve_interval=100, evaluate_fn=None):
     """Fig. 3: reconstruction and generation FID against beta.
 
@@ -72,7 +61,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
       out_dir: the suite's output directory.
       gin_files: applied to every model after its sheets.
       gin_bindings: same.
-      datasets: image_suites.DATASET_SHEETS keys.
+      datasets: sheets.DATASET_SHEETS keys.
       models: BETA_BINDINGS keys.
       betas: the sweep (>= 0).
       latent_dim: code size of every model (8: the paper's MNIST).
@@ -91,18 +80,14 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
     Returns:
       Table rows [dataset, model, beta, iterations, N, recon, gen].
     """
-    check_names(datasets, (), features)
-    for name in models:
-        if name not in BETA_BINDINGS:
-            raise errors.UserError(
-                f"Unknown model {name!r}; choose from {list(BETA_BINDINGS)}.")
+    budget_args = locals()
+    budget_lib.check_names(datasets, (), features)
+    budget_lib.check_known("model", models, BETA_BINDINGS)
     if any(b < 0 for b in betas):
         raise errors.UserError(
             f"beta_sweep.betas={tuple(betas)}; every beta must be >= 0.")
-    budget = image_suites.Budget(
-        num_iterations, num_samples, batch_size, features, projection_dim,
-        network_sheet, gin_files, gin_bindings, evaluate_fn, curve_interval)
-    report = reports.Report(
+    budget = budget_lib.Budget.of(budget_args)
+    report = report_lib.Report(
         "beta_sweep", out_dir, "beta_sweep: FID against beta "
         "(learned-priors paper, Fig. 3)")
     warmup = int(warmup_fraction * num_iterations)
@@ -116,14 +101,14 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
         curves, learning = {}, {}
         for name in models:
             for beta in betas:
-                results = image_suites.run_model(
+                results = training.run_model(
                     out_dir, dataset, name, budget, ("fid",),
                     f"_beta{beta:g}",
-                    _bindings(name, beta, latent_dim, warmup))
+                    model_bindings(name, beta, latent_dim, warmup))
                 it, n = results["iteration"], results["num_samples"]
                 fids = results["fid"]
                 label = f"{name} beta={beta:g}"
-                learning[label] = image_suites.curve_rows(
+                learning[label] = distances.curve_rows(
                     report, dataset, label, results, budget)
                 for kind in ("reconstruction", "generation"):
                     report.result(dataset, label, f"{kind}_{budget.label}",
@@ -136,14 +121,16 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                              f"{results['train_seconds']:.0f}"])
         for kind in ("reconstruction", "generation"):
             filename = f"{kind}_vs_beta_{dataset}.png"
-            plot_against_beta(
+            plots.plot_curves(
                 os.path.join(out_dir, filename),
                 {name: curves[(kind, name)] for name in models},
-                f"{kind} {budget.label}", f"{dataset}, {context}")
+                f"beta (log axis; linear below {_LINEAR_BELOW})",
+                f"{kind} {budget.label}", f"{dataset}, {context}",
+                symlog_x=_LINEAR_BELOW, marker="o")
             report.figure(filename, f"{dataset}: {kind} {budget.label} "
                           f"against beta, {context}.")
-        image_suites.curve_figure(report, f"learning_curves_{dataset}.png",
-                                  learning, dataset, budget)
+        distances.curve_figure(report, f"learning_curves_{dataset}.png",
+                               learning, dataset, budget)
     report.table(["dataset", "model", "beta", "iterations", "N",
                   f"recon {budget.label}", f"gen {budget.label}",
                   "train seconds"], rows)

@@ -7,18 +7,20 @@ from absl import logging
 
 from flexae_tf.core import cli
 from flexae_tf.core import errors
+from flexae_tf.experiments import baselines
 from flexae_tf.experiments import beta_sweep
-from flexae_tf.experiments import image_suites
 from flexae_tf.experiments import latent_2d
-from flexae_tf.experiments import reports
+from flexae_tf.experiments import latent_dim
+from flexae_tf.experiments import memorization
+from flexae_tf.experiments import seeds as seeds_lib
 from flexae_tf.experiments import synthetic_suites
 
 SUITES = {
     "synthetic_dim": synthetic_suites.synthetic_dim,
     "synthetic_mog": synthetic_suites.synthetic_mog,
-    "latent_dim": image_suites.latent_dim,
-    "baselines": image_suites.baselines,
-    "memorization": image_suites.memorization,
+    "latent_dim": latent_dim.latent_dim,
+    "baselines": baselines.baselines,
+    "memorization": memorization.memorization,
     "beta_sweep": beta_sweep.beta_sweep,
     "latent_2d": latent_2d.latent_2d,
 }
@@ -31,7 +33,7 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
 
     With `seeds`, the suite runs once per seed into <out>/<suite>/seed_<s>/
     (`seed_bindings`), and <out>/<suite>/ gets the summary over seeds
-    (`reports.seed_summary`); the return value is then {seed: what the
+    (`seeds.seed_summary`); the return value is then {seed: what the
     suite returned}.
 
     Args:
@@ -68,8 +70,8 @@ def run_suite(suite, out, gin_files=(), gin_bindings=(), iterations=None,
         seed_dirs[seed] = os.path.join(out_dir, f"seed_{seed}")
         results[seed] = _run(suite, seed_dirs[seed], files,
                              bindings + seed_bindings(suite, seed), overrides)
-    reports.seed_summary(suite, out_dir, seed_dirs,
-                         f"{suite}: {len(seeds)} seeds")
+    seeds_lib.seed_summary(suite, out_dir, seed_dirs,
+                           f"{suite}: {len(seeds)} seeds")
     return results
 
 

@@ -13,8 +13,9 @@ to the features of two image sets. Pure numerical core plus a thin wrapper:
 - `compute_fid`: images (array, `tf.data.Dataset` or sampling function) ->
   features (injected `feature_fn`: `inception.InceptionFeatures` in
   production) -> {"fid", "num_samples", "implementation"}.
-- `reference_statistics`: real-data statistics, cached on disk with their
-  provenance (dataset, split, N, feature protocol).
+
+Real images' features are cached by `flexae_tf.evaluation.features`, not
+here: this module computes and writes nothing to disk.
 
 FID is biased by N: compare only numbers computed with the same N. Images
 are used as given: unlike FlexAE's original `evaluate_fid_score(norm=True)`,
@@ -23,12 +24,7 @@ returning a sentinel.
 """
 
 import collections
-import datetime
-import hashlib
 import itertools
-import json
-import os
-import re
 
 from absl import logging
 import gin
@@ -36,7 +32,6 @@ import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
-from flexae_tf.core import files
 from flexae_tf.metrics import tfgan_eval
 
 IMPLEMENTATION = "tfgan.eval.classifier_metrics (float64)"
@@ -191,67 +186,6 @@ def collect_features(source, feature_fn, num_samples, batch_size=250):
     return np.concatenate(parts)
 
 
-def _protocol(feature_fn):
-    return getattr(feature_fn, "protocol",
-                   getattr(feature_fn, "__qualname__", repr(feature_fn)))
-
-
-def default_cache_dir():
-    """`$FLEXAE_FID_CACHE_DIR`, else ~/.cache/flexae_tf/fid_stats."""
-    return os.environ.get("FLEXAE_FID_CACHE_DIR", os.path.join(
-        os.path.expanduser("~"), ".cache", "flexae_tf", "fid_stats"))
-
-
-def cache_path(cache_dir, dataset, split, num_samples, protocol):
-    """File of the statistics keyed by (dataset, split, N, protocol)."""
-    tag = hashlib.sha1(protocol.encode()).hexdigest()[:12]
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{dataset}_{split}")
-    return os.path.join(cache_dir, f"{name}_n{num_samples}_{tag}.npz")
-
-
-@gin.configurable(denylist=["source", "feature_fn"])
-def reference_statistics(source, feature_fn, num_samples, dataset, split,
-                         batch_size=250, cache_dir=None, protocol=None):
-    """Real-data feature statistics, loaded from or saved to a disk cache.
-
-    Args:
-      source, feature_fn, num_samples, batch_size: as in `collect_features`.
-      dataset, split: names of the real data, part of the cache key.
-      cache_dir: None means `default_cache_dir()`.
-      protocol: names the features in the cache key; None uses
-        `feature_fn.protocol` (set by `InceptionFeatures`).
-
-    Returns:
-      `Statistics(mu [d], sigma [d, d])`, float64.
-    """
-    protocol = protocol or _protocol(feature_fn)
-    path = cache_path(cache_dir or default_cache_dir(), dataset, split,
-                      num_samples, protocol)
-    key = {"dataset": dataset, "split": split, "num_samples": num_samples,
-           "protocol": protocol}
-    if os.path.isfile(path):
-        try:
-            with np.load(path) as npz:
-                provenance = json.loads(str(npz["provenance"]))
-                stats = Statistics(npz["mu"], npz["sigma"])
-        except (OSError, ValueError, KeyError) as e:
-            provenance = {"error": str(e)}
-        if {k: provenance.get(k) for k in key} == key:
-            logging.info("FID reference statistics from %s", path)
-            return stats
-        logging.warning("Recomputing %s: unreadable or other provenance "
-                        "(%s)", path, provenance)
-    stats = activation_statistics(
-        collect_features(source, feature_fn, num_samples, batch_size))
-    provenance = dict(key, feature_dim=len(stats.mu), created=(
-        datetime.datetime.now(datetime.timezone.utc).isoformat()))
-    with files.atomic_path(path, ".npz") as tmp:  # np.savez wants .npz.
-        np.savez(tmp, mu=stats.mu, sigma=stats.sigma,
-                 provenance=json.dumps(provenance))
-    logging.info("Saved FID reference statistics to %s", path)
-    return stats
-
-
 @gin.configurable(denylist=["generated", "real", "feature_fn"])
 def compute_fid(generated, real, feature_fn, num_samples=10000,
                 batch_size=250):
@@ -259,7 +193,7 @@ def compute_fid(generated, real, feature_fn, num_samples=10000,
 
     Args:
       generated: image source (see `collect_features`), e.g. a sampler.
-      real: image source, or `Statistics` (e.g. `reference_statistics`).
+      real: image source, or `Statistics` (`activation_statistics`).
       feature_fn: [b, h, w, c] images in [0, 1] -> [b, d] features.
       num_samples: images per side; FIDs at different N do not compare.
       batch_size: images per `feature_fn` call.
@@ -273,7 +207,8 @@ def compute_fid(generated, real, feature_fn, num_samples=10000,
         real = activation_statistics(
             collect_features(real, feature_fn, num_samples, batch_size))
     fid = fid_from_statistics(fake.mu, fake.sigma, real.mu, real.sigma)
-    implementation = f"{IMPLEMENTATION}; features: {_protocol(feature_fn)}"
+    protocol = getattr(feature_fn, "protocol", repr(feature_fn))
+    implementation = f"{IMPLEMENTATION}; features: {protocol}"
     logging.info("FID %.4f from %d samples (%s)", fid, num_samples,
                  implementation)
     return {"fid": fid, "num_samples": num_samples,

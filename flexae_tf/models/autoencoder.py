@@ -18,62 +18,13 @@ import functools
 import inspect
 import threading
 
-import gin
 import keras
 import tensorflow as tf
 from keras import ops
 
-from flexae_tf.core import errors
 from flexae_tf.core import precision
+from flexae_tf.models import interpolation
 from flexae_tf.models import losses
-
-INTERPOLATION_METHODS = ("linear", "slerp")
-
-
-@gin.configurable
-def interpolation_method(method="linear"):
-    """The path `interpolate` takes when its caller names none.
-
-    Every interpolation grid (training previews, evaluation) calls
-    `interpolate` without a method, so
-    `interpolation_method.method = 'slerp'` switches them all.
-    """
-    if method not in INTERPOLATION_METHODS:
-        raise errors.UserError(
-            f"interpolation_method.method={method!r}; expected one of "
-            f"{INTERPOLATION_METHODS}.")
-    return method
-
-
-def slerp(codes_a, codes_b, weights, epsilon=1e-6):
-    """Spherical interpolation between rows of codes_a and codes_b.
-
-    Walks the great circle between the two directions while the norm goes
-    linearly from |a| to |b| when |a| = |b| (Shoemake 1985; White 2016 for
-    latent spaces). Nearly parallel pairs fall back to the straight line.
-
-    Args:
-      codes_a: [b, d].
-      codes_b: [b, d].
-      weights: [s] in [0, 1]; 0 gives a, 1 gives b.
-      epsilon: angle below which the straight line is used.
-
-    Returns:
-      [b, s, d].
-    """
-    norm_a = ops.sqrt(ops.sum(ops.square(codes_a), axis=1, keepdims=True))
-    norm_b = ops.sqrt(ops.sum(ops.square(codes_b), axis=1, keepdims=True))
-    cosine = ops.sum(codes_a * codes_b, axis=1, keepdims=True) / ops.maximum(
-        norm_a * norm_b, 1e-12)
-    omega = ops.arccos(ops.clip(cosine, -1.0, 1.0))[:, None]   # [b, 1, 1]
-    t = weights[None, :, None]                                  # [1, s, 1]
-    sin_omega = ops.sin(omega)
-    parallel = sin_omega < epsilon
-    safe = ops.where(parallel, 1.0, sin_omega)
-    coef_a = ops.where(parallel, 1.0 - t, ops.sin((1.0 - t) * omega) / safe)
-    coef_b = ops.where(parallel, t, ops.sin(t * omega) / safe)
-    return coef_a * codes_a[:, None] + coef_b * codes_b[:, None]
-
 
 # Key of get_config() holding the sub-networks' own configs.
 NETWORKS_KEY = "networks"
@@ -290,7 +241,7 @@ class AutoEncoderModel(keras.Model):
                  tf.random.stateless_normal(shape, seed=[seed, 0]))
         return self.generate(noise)
 
-    def interpolate(self, images_a, images_b, num_steps=8, method=None):
+    def interpolate(self, images_a, images_b, num_steps=8, method="linear"):
         """Decoded codes on the path E(a) -> E(b).
 
         Args:
@@ -298,25 +249,14 @@ class AutoEncoderModel(keras.Model):
           images_b: same shape.
           num_steps: points on the path, ends included.
           method: "linear" (the segment) or "slerp" (the great circle,
-            `slerp`); None: gin's `interpolation_method.method`.
+            `slerp`).
 
         Returns:
           [batch, num_steps, *image_shape]; step 0 decodes E(a), the last
           E(b).
         """
-        method = interpolation_method() if method is None else method
-        if method not in INTERPOLATION_METHODS:
-            raise errors.UserError(
-                f"interpolate(method={method!r}); expected one of "
-                f"{INTERPOLATION_METHODS}.")
-        codes_a, codes_b = self.encode(images_a), self.encode(images_b)
-        weights = ops.linspace(0.0, 1.0, num_steps)
-        if method == "slerp":
-            codes = slerp(codes_a, codes_b, weights)
-        else:
-            weights = weights[None, :, None]
-            codes = ((1.0 - weights) * codes_a[:, None]
-                     + weights * codes_b[:, None])
+        codes = interpolation.path(self.encode(images_a),
+                                   self.encode(images_b), num_steps, method)
         images = self.decode(ops.reshape(codes, (-1, self.latent_dim)))
         return ops.reshape(images, (-1, num_steps) + self.image_shape)
 

@@ -11,7 +11,6 @@ backend of Keras (`KERAS_BACKEND=tensorflow`, set by `import flexae_tf`).
 """
 
 import contextlib
-import functools
 
 import tensorflow as tf
 from keras import ops
@@ -23,6 +22,7 @@ from flexae_tf.core import errors
 from flexae_tf.models import losses
 from flexae_tf.models import networks
 from flexae_tf.models import optimizers
+from flexae_tf.models import smoothing
 
 PRIORS = ("learned", "normal")
 # How lambda acts on the encoder (see FlexAE.__init__).
@@ -32,7 +32,7 @@ BN_STATISTICS = ("reconstruction", "all")
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
-class FlexAE(autoencoder.AutoEncoderModel):
+class FlexAE(smoothing.SmoothingRegulariser, autoencoder.AutoEncoderModel):
     """Auto-encoder, prior generator and the two critics, trained together.
 
     One `train_step` is one iteration of the authors' algorithm; it reads
@@ -45,8 +45,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
                  prior="learned", smoothing=True, critic_steps=5,
                  gp_weight=10.0, encoder_adversarial_weight=1.0,
                  encoder_adversarial_mode="separate",
-                 bn_statistics="reconstruction", mask_sparsity_weight=0.0,
-                 seed=0,
+                 bn_statistics="reconstruction", seed=0,
                  name="flexae"):
         """Builds the networks (weights included) and the random stream.
 
@@ -77,34 +76,25 @@ class FlexAE(autoencoder.AutoEncoderModel):
             iteration (with smoothing) see interpolated codes, whose
             per-dimension variance is about 2/3 of E(x)'s. Every pass
             still normalises with its own batch statistics.
-          mask_sparsity_weight: > 0 turns on MaskAAE's latent mask
-            (`Encoder.latent_mask`, also applied to prior samples) with
-            this weight on its L1 norm in the reconstruction update.
           seed: seed of the training random stream (noise, g, alpha).
           name: model name.
         """
         noise_dim = latent_dim if noise_dim is None else noise_dim
         super().__init__(image_shape, latent_dim, noise_dim, seed, name)
-        if prior not in PRIORS:
-            raise errors.UserError(
-                f"FlexAE.prior={prior!r}; expected one of {PRIORS}.")
+        errors.check_choice("FlexAE.prior", prior, PRIORS)
         if prior == "normal" and noise_dim != latent_dim:
             raise errors.UserError(
                 "FlexAE.prior='normal' samples codes directly: noise_dim "
                 "must equal latent_dim.")
-        if encoder_adversarial_mode not in ENCODER_ADVERSARIAL_MODES:
-            raise errors.UserError(
-                f"FlexAE.encoder_adversarial_mode="
-                f"{encoder_adversarial_mode!r}; expected one of "
-                f"{ENCODER_ADVERSARIAL_MODES}.")
+        errors.check_choice("FlexAE.encoder_adversarial_mode",
+                            encoder_adversarial_mode,
+                            ENCODER_ADVERSARIAL_MODES)
+        errors.check_choice("FlexAE.bn_statistics", bn_statistics,
+                            BN_STATISTICS)
         if encoder_adversarial_weight < 0:
             raise errors.UserError(
                 f"FlexAE.encoder_adversarial_weight="
                 f"{encoder_adversarial_weight}; need >= 0.")
-        if bn_statistics not in BN_STATISTICS:
-            raise errors.UserError(
-                f"FlexAE.bn_statistics={bn_statistics!r}; expected one of "
-                f"{BN_STATISTICS}.")
         if critic_steps < 1:
             raise errors.UserError(
                 f"FlexAE.critic_steps={critic_steps}; need >= 1.")
@@ -115,10 +105,8 @@ class FlexAE(autoencoder.AutoEncoderModel):
         self.encoder_adversarial_weight = float(encoder_adversarial_weight)
         self.encoder_adversarial_mode = encoder_adversarial_mode
         self.bn_statistics = bn_statistics
-        self.mask_sparsity_weight = mask_sparsity_weight
 
-        self.encoder = networks.build_encoder(
-            latent_dim, latent_mask=mask_sparsity_weight > 0)
+        self.encoder = networks.build_encoder(latent_dim)
         self.decoder = networks.build_decoder(self.image_shape)
         self.latent_critic = networks.LatentCritic()
         self.prior_generator = (networks.PriorGenerator(latent_dim)
@@ -144,8 +132,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
     def _log_names(self):
         names = ["recon_loss", "latent_critic_loss", "latent_gp",
                  "latent_wasserstein", "encoder_adversarial_loss"]
-        if self.encoder.latent_mask is not None:
-            names += ["mask_l1", "active_dimensions"]
         if self.prior_generator is not None:
             names.append("prior_loss")
         if self.smoothing:
@@ -195,24 +181,17 @@ class FlexAE(autoencoder.AutoEncoderModel):
         items.update(latent_critic=self.latent_critic, rng=self.rng)
         if self.image_critic is not None:
             items["image_critic"] = self.image_critic
-        for role in optimizers.PAPER_SETTINGS:
+        for role in optimizers.ROLES:
             if hasattr(self, f"{role}_optimizer"):
                 items[f"{role}_optimizer"] = getattr(self, f"{role}_optimizer")
         return items
 
     # ----------------------------------------------------------- inference
     def prior_codes(self, noise, training=False):
-        """z_hat = G(n) for the learned prior, n itself for N(0, I).
-
-        With MaskAAE's mask, prior samples are masked like the codes, so
-        the critic compares both on the active dimensions only.
-        """
-        codes = noise
+        """z_hat = G(n) for the learned prior, n itself for N(0, I)."""
         if self.prior_generator is not None:
-            codes = self.prior_generator(noise, training=training)
-        if self.encoder.latent_mask is not None:
-            codes = self.encoder.latent_mask(codes)
-        return codes
+            return self.prior_generator(noise, training=training)
+        return noise
 
     # ------------------------------------------------------------ training
     def _other_passes(self):
@@ -225,7 +204,7 @@ class FlexAE(autoencoder.AutoEncoderModel):
     def train_step(self, data):
         """One iteration, in the authors' order (see the class docstring).
 
-        The generator-side updates reuse the last critic step's images and
+        The generator-side updates use the last critic step's images and
         noise, as the authors' loop feeds them the same batch.
         """
         groups = data
@@ -236,16 +215,12 @@ class FlexAE(autoencoder.AutoEncoderModel):
                 images_2 = groups[1 + self.critic_steps + k]
                 noise = self.rng.normal((ops.shape(images)[0],
                                          self.noise_dim))
-                critic_updates = functools.partial(self._critic_updates,
-                                                   images, noise)
-                if self.smoothing and k == self.critic_steps - 1:
-                    logs |= self._smoothing_step(images, images_2,
-                                                 critic_updates)
-                else:
-                    logs |= critic_updates(
-                        self.encoder(images, training=True),
-                        self.encoder(images_2, training=True)
-                        if self.smoothing else None)
+                logs |= self._critic_updates(
+                    images, noise, self.encoder(images, training=True),
+                    self.encoder(images_2, training=True)
+                    if self.smoothing else None)
+            if self.smoothing:
+                logs |= self._smoothing_step(images, images_2)
             if self.prior_generator is not None:
                 logs |= self._prior_generator_step(noise)
             if self.encoder_adversarial_mode == "separate":
@@ -264,7 +239,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
         carries lambda * mean C_k(E(x)), the encoder's adversarial term."""
         variables = (self.encoder.trainable_variables
                      + self.decoder.trainable_variables)
-        mask = self.encoder.latent_mask
         joint = self.encoder_adversarial_mode == "joint"
         logs = {}
         with tf.GradientTape() as tape:
@@ -272,9 +246,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
             loss = losses.reconstruction_loss(
                 images, self.decoder(codes, training=True))
             total = loss
-            if mask is not None:
-                mask_l1 = ops.sum(ops.abs(mask.mask))
-                total = total + self.mask_sparsity_weight * mask_l1
             if joint:
                 adversarial = -losses.generator_loss(
                     self.latent_critic(codes, training=True))
@@ -282,10 +253,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
                 logs["encoder_adversarial_loss"] = adversarial
         self._apply(self.reconstruction_optimizer, total, tape, variables)
         logs["recon_loss"] = loss
-        if mask is not None:
-            logs["mask_l1"] = mask_l1
-            logs["active_dimensions"] = ops.cast(mask.active_dimensions(),
-                                                 loss.dtype)
         return logs
 
     def _latent_critic_step(self, codes, noise):
@@ -298,42 +265,6 @@ class FlexAE(autoencoder.AutoEncoderModel):
             self.prior_codes(noise, training=True), self.gp_weight)
         return {"latent_critic_loss": loss, "latent_gp": penalty,
                 "latent_wasserstein": -loss}
-
-    def _smoothed_images(self, codes, codes_2):
-        """x_inp = D(g E(x) + (1 - g) E(x')), g ~ U[0, 1] per example."""
-        mix = self.rng.uniform((ops.shape(codes)[0],))
-        return self.decoder(losses.interpolate(codes, codes_2, mix),
-                            training=True)
-
-    def _image_critic_step(self, images, codes, codes_2):
-        """C_z update: real images vs decoded code interpolations."""
-        loss, penalty = self._wgan_gp_step(
-            self.image_critic, self.image_critic_optimizer, images,
-            self._smoothed_images(codes, codes_2), self.gp_weight)
-        return {"image_critic_loss": loss, "image_gp": penalty,
-                "image_wasserstein": -loss}
-
-    def _smoothing_step(self, images, images_2, critic_updates=None):
-        """Smoothing update of E and D: D(g E(x) + (1 - g) E(x')) fools C_z.
-
-        critic_updates: optional fn(codes, codes_2) -> logs, the last
-          critic step, run first and off the tape. It needs the same E(x)
-          and E(x') (same images, and critic updates leave E unchanged), so
-          they are computed once, here, instead of twice.
-        """
-        variables = (self.encoder.trainable_variables
-                     + self.decoder.trainable_variables)
-        logs = {}
-        with tf.GradientTape() as tape:
-            codes = self.encoder(images, training=True)
-            codes_2 = self.encoder(images_2, training=True)
-            if critic_updates is not None:
-                with tape.stop_recording():
-                    logs = critic_updates(codes, codes_2)
-            fake = self._smoothed_images(codes, codes_2)
-            loss = losses.generator_loss(self.image_critic(fake, training=True))
-        self._apply(self.smoothing_optimizer, loss, tape, variables)
-        return logs | {"smoothing_loss": loss}
 
     def _prior_generator_step(self, noise):
         """P-GEN update on noise [b, noise_dim] (the last critic step's)."""

@@ -35,46 +35,30 @@ def _check_side(image_shape):
         )
 
 
-@keras.saving.register_keras_serializable("flexae_tf")
-class UnitInterval(keras.constraints.Constraint):
-    """Clips a weight into [0, 1] after every optimizer update."""
+class _EncoderConfigOfEarlierVersions:
+    """`.keras` files of earlier versions give encoders `latent_mask`
+    (MaskAAE's mask, since retired from the encoder), off unless set by
+    hand."""
 
-    def __call__(self, w):
-        return keras.ops.clip(w, 0.0, 1.0)
-
-
-@keras.saving.register_keras_serializable("flexae_tf")
-class LatentMask(keras.layers.Layer):
-    """MaskAAE's learnable mask m in [0, 1]^latent_dim (Mondal et al. 2020).
-
-    Multiplies codes (and prior samples) elementwise, so dimensions the
-    data does not need can be switched off; `active_dimensions` counts
-    m > 0.5.
-    """
-
-    def build(self, input_shape):
-        self.mask = self.add_weight(
-            shape=(input_shape[-1],), initializer="ones", name="mask",
-            constraint=UnitInterval())
-
-    def call(self, codes):
-        return codes * self.mask
-
-    def active_dimensions(self, threshold=0.5):
-        return keras.ops.sum(keras.ops.cast(self.mask > threshold, "int32"))
+    @classmethod
+    def from_config(cls, config):
+        if config.pop("latent_mask", False):
+            raise ValueError(f"{cls.__name__}: latent_mask=True is no "
+                             "longer supported")
+        return cls(**config)
 
 
 @configurables.keras_configurable(denylist=["latent_dim", "name"])
 @keras.saving.register_keras_serializable("flexae_tf")
-class Encoder(keras.Model):
+class Encoder(_EncoderConfigOfEarlierVersions, keras.Model):
     """Deterministic encoder E: images [b, H, W, C] -> codes [b, latent_dim].
 
     conv 64 4x4 s2, ReLU -> conv 128 4x4 s2, BN, ReLU -> dense 1024, BN,
-    ReLU -> dense latent_dim [-> MaskAAE latent mask].
+    ReLU -> dense latent_dim.
     """
 
     def __init__(self, latent_dim, filters=(64, 128), dense_units=1024,
-                 latent_mask=False, name="encoder", **kwargs):
+                 name="encoder", **kwargs):
         super().__init__(name=name, **kwargs)
         self.latent_dim = latent_dim
         self.filters = tuple(filters)
@@ -88,24 +72,17 @@ class Encoder(keras.Model):
         # float32 outputs under mixed precision: losses, GP and critic
         # scores stay float32 (flexae_tf/core/precision.py).
         self.code = layers.Dense(latent_dim, dtype="float32")
-        self.latent_mask = (LatentMask(dtype="float32") if latent_mask
-                            else None)
 
     def call(self, images, training=False):
         h = keras.ops.relu(self.conv_1(images))
         h = keras.ops.relu(self.bn_2(self.conv_2(h), training=training))
         h = keras.ops.relu(
             self.bn_dense(self.dense(self.flatten(h)), training=training))
-        codes = self.code(h)
-        if self.latent_mask is not None:
-            codes = self.latent_mask(codes)
-        return codes
+        return self.code(h)
 
     def get_config(self):
         return {"latent_dim": self.latent_dim, "filters": self.filters,
-                "dense_units": self.dense_units,
-                "latent_mask": self.latent_mask is not None,
-                "name": self.name}
+                "dense_units": self.dense_units, "name": self.name}
 
 
 @configurables.keras_configurable(denylist=["image_shape", "name"])
@@ -194,7 +171,7 @@ class MLP(keras.Model):
 
 @configurables.keras_configurable(denylist=["latent_dim", "name"])
 @keras.saving.register_keras_serializable("flexae_tf")
-class VectorEncoder(MLP):
+class VectorEncoder(_EncoderConfigOfEarlierVersions, MLP):
     """MLP encoder for vector data [b, D] -> codes [b, latent_dim].
 
     For the synthetic experiments (data = f(z) in R^128), where the conv
@@ -202,23 +179,14 @@ class VectorEncoder(MLP):
     """
 
     def __init__(self, latent_dim, hidden_units=256, num_layers=3,
-                 latent_mask=False, name="encoder", **kwargs):
+                 name="encoder", **kwargs):
         super().__init__(latent_dim, hidden_units, num_layers, name=name,
                          **kwargs)
         self.latent_dim = latent_dim
-        self.latent_mask = (LatentMask(dtype="float32") if latent_mask
-                            else None)
-
-    def call(self, inputs, training=False):
-        codes = super().call(inputs, training)
-        if self.latent_mask is not None:
-            codes = self.latent_mask(codes)
-        return codes
 
     def get_config(self):
         config = super().get_config()
         config["latent_dim"] = config.pop("output_dim")
-        config["latent_mask"] = self.latent_mask is not None
         return config
 
 
@@ -240,10 +208,10 @@ class VectorDecoder(MLP):
         return config
 
 
-@gin.configurable(denylist=["latent_dim", "latent_mask"])
-def build_encoder(latent_dim, latent_mask=False, network=Encoder):
+@gin.configurable(denylist=["latent_dim"])
+def build_encoder(latent_dim, network=Encoder):
     """The encoder every model uses; gin `build_encoder.network` swaps it."""
-    return network(latent_dim, latent_mask=latent_mask)
+    return network(latent_dim)
 
 
 @gin.configurable(denylist=["image_shape"])

@@ -1,9 +1,9 @@
 """One Adam optimizer per (loss, variable set) of FlexAE-SR.
 
 A Keras optimizer is bound to the variables it was built with, so each of
-the six updates has its own. Defaults are the authors' settings; each can be
-overridden in gin with the role as scope, e.g.
-`latent_critic/make_optimizer.learning_rate = 5e-5`.
+the six updates has its own. `AUTHORS_ADAM` is the one place the defaults
+live (the authors' settings); each can be overridden in gin with the role as
+scope, e.g. `latent_critic/make_optimizer.learning_rate = 5e-5`.
 """
 
 import gin
@@ -12,7 +12,7 @@ import keras
 from flexae_tf.core import precision
 
 # role: (learning_rate, beta_1, beta_2), from the authors' code.
-PAPER_SETTINGS = {
+AUTHORS_ADAM = {
     "reconstruction": (2e-4, 0.9, 0.999),
     "encoder_adversarial": (1e-5, 0.0, 0.9),
     "smoothing": (2e-4, 0.5, 0.9),
@@ -20,6 +20,7 @@ PAPER_SETTINGS = {
     "latent_critic": (1e-4, 0.0, 0.9),
     "image_critic": (2e-4, 0.5, 0.9),
 }
+ROLES = tuple(AUTHORS_ADAM)
 
 
 @gin.configurable(denylist=["role", "learning_rate_scale"])
@@ -32,7 +33,7 @@ def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
     rate here, as a number: once Adam holds it, it is a variable, and a
     mirrored one under MirroredStrategy, which float() cannot read.
     """
-    paper_lr, paper_b1, paper_b2 = PAPER_SETTINGS[role]
+    paper_lr, paper_b1, paper_b2 = AUTHORS_ADAM[role]
     rate = paper_lr if learning_rate is None else learning_rate
     return keras.optimizers.Adam(
         learning_rate=rate * learning_rate_scale,
@@ -47,7 +48,7 @@ def build(role, variables, learning_rate_scale=1.0):
     """Makes the `role` optimizer (gin scope `role`) and builds its slots.
 
     Args:
-      role: a PAPER_SETTINGS key, also the gin scope.
+      role: one of ROLES, also the gin scope.
       variables: the variables this optimizer updates, and only those.
       learning_rate_scale: multiplies the configured learning rate. Adam's
         step does not change when its loss is scaled, so a loss weight
@@ -57,7 +58,7 @@ def build(role, variables, learning_rate_scale=1.0):
     Building eagerly, inside the strategy scope and before the first step,
     avoids the Keras 3 + tf.distribute failure of optimizers first built
     while a distributed train_step is traced ("You must feed a value for
-    placeholder tensor", PITFALLS.md (a)).
+    placeholder tensor", keras-team/keras#23085).
     """
     with gin.config_scope(role):
         optimizer = make_optimizer(role,

@@ -17,6 +17,7 @@ import tensorflow as tf
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import errors
 from flexae_tf.core import files
+from flexae_tf.storage import guard
 
 KERAS_FILE = "model.keras"
 
@@ -78,6 +79,14 @@ def load_model_or_run(path, require_dataset=False):
 
 def load_keras(path):
     """`keras.saving.load_model`, with a one-line error for a bad file."""
+    if tf.io.gfile.isdir(path):
+        raise errors.UserError(f"{path} is a folder, not a .keras file.")
+    if tf.io.gfile.exists(path) and not _is_zip(path):
+        # Keras says "File not found" for a truncated archive.
+        raise errors.UserError(
+            f"Cannot load {path}: not a complete .keras archive (truncated "
+            "by a crash or a copy, or not a Keras file). Load the run "
+            "directory instead, or save the model again.")
     try:
         return keras.saving.load_model(path, compile=False)
     except (ValueError, TypeError, KeyError, OSError,
@@ -88,11 +97,23 @@ def load_keras(path):
             f"{message[0] if message else type(e).__name__}") from e
 
 
+def _is_zip(path):
+    try:
+        with tf.io.gfile.GFile(path, "rb") as f:
+            return zipfile.is_zipfile(f)
+    except tf.errors.OpError:  # Shorter than a zip's end record.
+        return False
+
+
 def save(model, path):
     """`model.save(path)` via a temporary file and a rename.
 
     A crash mid-write leaves the previous artifact (or none), never a
     truncated one. tf.io.gfile, so model directories on GCS work too.
+
+    Raises:
+      guard.NotFinite: a weight is NaN or inf; nothing is written.
     """
+    guard.check_finite(model.variables, path)
     with files.atomic_path(path, ".keras") as tmp:  # Keras wants .keras.
         model.save(tmp)

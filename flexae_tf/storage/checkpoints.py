@@ -16,8 +16,10 @@ from tensorflow.core.protobuf import trackable_object_graph_pb2
 from flexae_tf.data import datasets as data
 from flexae_tf.core import errors
 from flexae_tf.models import factory
+from flexae_tf.storage import mismatch
+from flexae_tf.storage import run_config
 
-CONFIG_FILE = "operative_config.gin"
+CONFIG_FILE = run_config.CONFIG_FILE
 CHECKPOINT_DIR = "checkpoints"
 
 
@@ -145,7 +147,7 @@ def check_parts(path, expected):
             "its weights.")
 
 
-def restore(items, model_dir, expected=None):
+def restore(items, model_dir, expected=None, checkpoint=None):
     """Restores the newest intact checkpoint of model_dir into `items`.
 
     Corrupt checkpoints (unreadable or non-finite) are skipped with a
@@ -176,17 +178,21 @@ def restore(items, model_dir, expected=None):
             bad.append(str(e))
             continue
         check_parts(path, items if expected is None else expected)
-        status = tf.train.Checkpoint(**items).restore(path)
+        different = mismatch.check_shapes(items, path, model_dir)
+        if different:
+            raise CheckpointMismatch(different)
         try:
+            # Shapes are checked as values are assigned: inside the try.
+            status = (checkpoint or tf.train.Checkpoint(**items)).restore(
+                path)
             if expected is None:
                 status.assert_consumed()
             else:
                 status.assert_existing_objects_matched().expect_partial()
         except (AssertionError, ValueError, tf.errors.OpError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise CheckpointMismatch(
-                f"Checkpoint {path} does not match the configured model "
-                f"({str(e).splitlines()[0]}). Use the gin config the run was "
-                "started with or a new --model_dir.") from e
+                mismatch.describe(path, model_dir, first)) from e
         if bad:
             logging.warning("Restored %s instead of the corrupt %s.", path,
                             "; ".join(bad))
@@ -235,7 +241,14 @@ def load_config(model_dir):
             f"{path} not found: {model_dir} is not a trained model "
             "directory (train with python -m flexae_tf.main first).")
     gin.clear_config()
-    gin.parse_config_file(path, skip_unknown=True)
+    try:
+        with tf.io.gfile.GFile(path) as f:
+            gin.parse_config(run_config.without_retired(f.read()),
+                             skip_unknown=True)
+    except (OSError, ValueError, SyntaxError, tf.errors.OpError) as e:
+        raise CheckpointError(
+            f"Cannot read {path} ({(str(e).strip().splitlines() or [''])[0]})"
+            ": restore it from the run or a backup.") from e
 
 
 def load_trained(model_dir):

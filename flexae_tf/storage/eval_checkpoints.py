@@ -59,10 +59,20 @@ def restore(model, prefix):
     """Loads the inference networks of checkpoint `prefix` into `model`.
 
     prefix None: the model is evaluated as loaded (a `.keras` file).
+
+    Raises:
+      checkpoints.CorruptCheckpoint: unreadable, truncated or non-finite.
+      checkpoints.CheckpointMismatch: networks of other shapes.
     """
     if prefix is None:
         return int(model.iteration.numpy())
-    # read() is write()'s counterpart: no save counter to match.
-    status = inference_checkpoint(model).read(prefix)
-    status.assert_existing_objects_matched().expect_partial()
+    checkpoints.verify(prefix)  # Every tensor read back, NaN/inf refused.
+    try:
+        # read() is write()'s counterpart: no save counter to match.
+        status = inference_checkpoint(model).read(prefix)
+        status.assert_existing_objects_matched().expect_partial()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise checkpoints.CheckpointMismatch(
+            f"{prefix} does not fit the run's model "
+            f"({str(e).strip().splitlines()[0]}).") from e
     return int(model.iteration.numpy())

@@ -25,6 +25,7 @@ from flexae_tf.core import files
 from flexae_tf.core import progress
 from flexae_tf.core import summaries
 from flexae_tf.evaluation import model_metrics
+from flexae_tf.models import interpolation
 
 
 class TrainingDiverged(errors.UserError):
@@ -151,12 +152,10 @@ class Previews(keras.callbacks.Callback):
         self.images = self.noise = None
 
     def on_train_begin(self, logs=None):
-        try:
-            batches = data.eval_batches(self.run.dataset, "test",
-                                        self.num_scatter)
-        except data.DataError:
-            batches = data.eval_batches(self.run.dataset, "train",
-                                        self.num_scatter)
+        # The test split, read before the first iteration: a missing or
+        # empty one is an error now, not a silent substitute.
+        batches = data.eval_batches(self.run.dataset, "test",
+                                    self.num_scatter)
         self.images = next(iter(batches))
         self.noise = tf.random.stateless_normal(
             (max(self.num_images, self.images.shape[0]),
@@ -185,7 +184,8 @@ class Previews(keras.callbacks.Callback):
         samples = model.generate(self.noise[:self.num_images])
         summaries.write_grid("samples", samples, step, out_dir)
         pairs = self.images[:2 * self.num_pairs]
-        rows = model.interpolate(pairs[0::2], pairs[1::2], self.num_steps)
+        rows = model.interpolate(pairs[0::2], pairs[1::2], self.num_steps,
+                                 interpolation.interpolation_method())
         summaries.write_grid(
             "interpolations",
             np.reshape(rows, (-1,) + model.image_shape), step, out_dir,
@@ -199,7 +199,8 @@ class Previews(keras.callbacks.Callback):
 
 
 class Checkpoints(keras.callbacks.Callback):
-    """Checkpoints (and `model.keras` on the chief) at their interval.
+    """Checkpoints (and `model.keras` on the chief) at their interval,
+    and at the boundary after a SIGTERM/SIGINT (signals.py), then stops.
 
     Every worker runs the save (its ops are collective); non-chief workers
     write to their scratch directory (distribute.output_dir). A run that
@@ -215,8 +216,11 @@ class Checkpoints(keras.callbacks.Callback):
         self.saved = self.run.iteration
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.run.due(self.run.checkpoint_interval):
+        if (self.run.due(self.run.checkpoint_interval)
+                or self.run.stop_signal is not None):
             self.save()
+        if self.run.stop_signal is not None:
+            self.model.stop_training = True
 
     def on_train_end(self, logs=None):
         if self.run.iteration != self.saved:
@@ -228,11 +232,13 @@ class Checkpoints(keras.callbacks.Callback):
         try:
             manager.save(checkpoint_number=iteration)
         except (OSError, tf.errors.OpError) as e:
+            kept = (f"The previous checkpoint {previous} is intact: free "
+                    "space and rerun to resume from it." if previous else
+                    "No earlier checkpoint exists.")
             raise CheckpointWriteError(
-                f"Cannot write the checkpoint of iteration {iteration} "
-                f"({str(e).strip().splitlines()[0]}); disk full? The "
-                f"previous checkpoint {previous} is intact: free space and "
-                "rerun to resume from it.") from e
+                f"Cannot write the checkpoint of iteration {iteration} in "
+                f"{manager.directory} ({str(e).strip().splitlines()[0]}); "
+                f"disk full or not writable? {kept}") from e
         self.saved = iteration
         if self.chief:
             self._save_keras()

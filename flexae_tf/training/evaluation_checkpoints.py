@@ -9,7 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from flexae_tf.core import errors
+from flexae_tf.core import files
 from flexae_tf.storage import eval_checkpoints
+from flexae_tf.storage import guard
 
 
 @gin.configurable(denylist=["model_dir", "num_iterations"])
@@ -58,16 +60,44 @@ class EvaluationCheckpoints(keras.callbacks.Callback):
             self.save(iteration)
 
     def save(self, iteration):
-        """Writes ckpt-<iteration> (index last, so a crash leaves none)."""
+        """Writes ckpt-<iteration> (index last, so a crash leaves none).
+
+        Batch ends come before the trainer's finiteness check at the
+        boundary (callbacks.Boundary), so the weights are checked here
+        too: non-finite ones are not written (the boundary then stops the
+        run).
+
+        Returns:
+          The prefix written (or already there), None when not written.
+        """
         final = os.path.join(self.directory, f"ckpt-{iteration}")
         if tf.io.gfile.exists(final + ".index"):
             return final
-        tf.io.gfile.makedirs(self.directory)
-        temp = os.path.join(self.directory, f"temp-{iteration}")
-        eval_checkpoints.inference_checkpoint(self.model).write(temp)
-        for path in sorted(tf.io.gfile.glob(temp + ".*"),
-                           key=lambda p: p.endswith(".index")):
-            tf.io.gfile.rename(path, final + path[len(temp):],
-                               overwrite=True)
+        checkpoint = eval_checkpoints.inference_checkpoint(self.model)
+        try:
+            guard.check_finite(self._variables(), final)
+        except guard.NotFinite as e:
+            logging.warning("Evaluation checkpoint skipped: %s", e)
+            return None
+        # The temporaries' name is the one files.remove_stale_temporaries
+        # cleans after a kill -9.
+        temp = files.temporary_path(final)
+        try:
+            tf.io.gfile.makedirs(self.directory)
+            checkpoint.write(temp)
+            for path in sorted(tf.io.gfile.glob(temp + ".*"),
+                               key=lambda p: p.endswith(".index")):
+                tf.io.gfile.rename(path, final + path[len(temp):],
+                                   overwrite=True)
+        except (OSError, tf.errors.OpError) as e:
+            for path in tf.io.gfile.glob(temp + "*"):
+                tf.io.gfile.remove(path)
+            raise files.WriteError(
+                f"Cannot write {final} ({str(e).strip().splitlines()[0]}): "
+                "check that it is a writable directory with free space."
+            ) from e
         logging.info("Evaluation checkpoint %s", final)
         return final
+
+    def _variables(self):
+        return guard.variables_of(self.model.trackables(inference_only=True))

@@ -8,7 +8,6 @@ last checkpoint; the resumed run writes them again, so those stale events
 are removed first and TensorBoard never shows a step twice.
 """
 
-import os
 
 from absl import logging
 import keras

@@ -8,6 +8,7 @@ there are Keras callbacks (flexae_tf/training/callbacks.py), and users add their
 own from gin.
 """
 
+import dataclasses
 import math
 import os
 
@@ -16,21 +17,26 @@ import gin
 import keras
 import tensorflow as tf
 
+from flexae_tf.training import arguments
 from flexae_tf.training import evaluation_checkpoints
 from flexae_tf.training import accelerate
 from flexae_tf.training import callbacks as callbacks_lib
 from flexae_tf.storage import checkpoints
+from flexae_tf.storage import guard
 from flexae_tf.core import configurables  # noqa: F401  (registers callbacks)
 from flexae_tf.data import datasets as data
 from flexae_tf.training import distribute
 from flexae_tf.core import errors
+from flexae_tf.core import files
 from flexae_tf.core import precision as precision_lib
 from flexae_tf.training import resume
 from flexae_tf.training import run_lock
-from flexae_tf.evaluation import model_metrics
+from flexae_tf.training import signals
 from flexae_tf.models import factory
 
 TrainingDiverged = callbacks_lib.TrainingDiverged
+Interrupted = signals.Interrupted
+INTERRUPTED_STATUS = signals.INTERRUPTED_STATUS
 
 def make_train_function(model, strategy, jit_compile=False):
     """tf.function running `num_iterations` iterations on `iterator`.
@@ -48,21 +54,25 @@ def make_train_function(model, strategy, jit_compile=False):
     return run
 
 
-def read_logs(model):
-    """Host-side means since the last read; resets the trackers."""
-    logs = {name: float(tracker.result())
-            for name, tracker in model.trackers.items()}
-    for tracker in model.trackers.values():
-        tracker.reset_state()
-    return logs
-
-
+@dataclasses.dataclass
 class Run:
     """What the callbacks share: where the run is and where it writes."""
 
-    def __init__(self, **fields):
-        self.name, self.manager, self.logs = "training", None, {}
-        self.__dict__.update(fields)
+    iteration: int
+    num_iterations: int
+    epoch_length: int  # Iterations per fit epoch: between boundaries.
+    name: str = "training"  # For messages.
+    manager: object = None  # tf.train.CheckpointManager, or None.
+    logs: dict = dataclasses.field(default_factory=dict)
+    out_dir: str = None
+    dataset: str = None
+    seed: int = 0
+    writer: object = None  # tf.summary writer of <out_dir>/train.
+    log_interval: int = 0
+    image_interval: int = 0
+    checkpoint_interval: int = 0
+    eval_interval: int = 0
+    stop_signal: str = None  # Set by signals.stop_on_signals.
 
     def iteration_of(self, epoch):
         return (epoch + 1) * self.epoch_length
@@ -72,33 +82,12 @@ class Run:
                                    or self.iteration == self.num_iterations)
 
 
-def _check_arguments(num_iterations, eval_interval, eval_metrics,
-                     eval_features, **positive):
-    for name, value in dict(positive, num_iterations=num_iterations).items():
-        if isinstance(value, bool):  # True is an int in Python.
-            raise errors.UserError(
-                f"train.{name}={value!r}: must be a positive integer.")
-    errors.check_positive("train.", num_iterations=num_iterations,
-                          **positive)
-    if (isinstance(eval_interval, bool) or not isinstance(eval_interval, int)
-            or eval_interval < 0):
-        raise errors.UserError(f"train.eval_interval={eval_interval!r}: "
-                               "must be 0 (never) or a positive integer.")
-    unknown = sorted(set(eval_metrics) - set(model_metrics.METRICS))
-    if eval_interval and unknown:
-        raise errors.UserError(
-            f"train.eval_metrics: unknown {unknown}; choose from "
-            f"{model_metrics.METRICS}.")
-    if eval_interval and eval_features not in model_metrics.FEATURES:
-        raise errors.UserError(
-            f"train.eval_features={eval_features!r}: choose from "
-            f"{model_metrics.FEATURES}.")
-
-
-def _restore(model, model_dir, warm_start_from):
+def _restore(model, manager, model_dir, warm_start_from):
     """Resumes from model_dir (or warm-starts); returns the iteration."""
     configured = resume.optimizer_settings(model)
-    path = checkpoints.restore(model.trackables(), model_dir)
+    # Through the manager's checkpoint, so save_counter resumes too.
+    path = checkpoints.restore(model.trackables(), model_dir,
+                               checkpoint=manager.checkpoint)
     if path is None:
         if warm_start_from:
             resume.warm_start(model, warm_start_from)
@@ -161,15 +150,18 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     Raises:
       TrainingDiverged: a loss or weight became NaN/inf; the last good
         checkpoint stays in model_dir.
+      Interrupted: SIGTERM or SIGINT; the checkpoint of the boundary it
+        stopped at is written (signals.py).
       errors.UserError: bad configuration, a model_dir in use or
         unusable, or checkpoints of another model.
     """
-    _check_arguments(num_iterations, eval_interval, eval_metrics,
-                     eval_features,
-                     batch_size=batch_size, log_interval=log_interval,
-                     image_interval=image_interval,
-                     checkpoint_interval=checkpoint_interval,
-                     keep_checkpoints=keep_checkpoints)
+    arguments.check_arguments(num_iterations, eval_interval, eval_metrics,
+                              eval_features, batch_size=batch_size,
+                              log_interval=log_interval,
+                              image_interval=image_interval,
+                              checkpoint_interval=checkpoint_interval,
+                              keep_checkpoints=keep_checkpoints)
+    arguments.check_values(seed, callbacks, warm_start_from, eval_num_samples)
     # First: TensorFlow reads TF_XLA_FLAGS when it first lists devices.
     xla_cache = accelerate.enable_compilation_cache(model_dir, jit_compile)
     jit_compile = accelerate.resolve_jit_compile(jit_compile, xla_cache)
@@ -177,6 +169,7 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     logging.info("Precision %s (train.precision=%r), XLA %s.", precision,
                  chosen, "on" if jit_compile else "off")
     image_shape = data.image_shape(dataset)
+    guard.check_layout(model_dir)
     keras.utils.set_random_seed(seed)  # Initial weights.
     strategy = distribute.make_strategy(strategy)
     chief = distribute.is_chief(strategy)
@@ -188,6 +181,8 @@ def train(model_dir, dataset="mnist", num_iterations=10000, batch_size=64,
     try:
         if chief:
             checkpoints.clean(model_dir)
+            for path in files.remove_stale_temporaries(model_dir, True):
+                logging.info("Removed %s, left by a killed run.", path)
         return _train(model_dir, out_dir, chief, strategy, image_shape,
                       locals())
     finally:
@@ -206,7 +201,7 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
     manager = checkpoints.manager(
         model, out_dir, config["keep_checkpoints"] if chief else 1)
     # Every worker resumes from the chief's checkpoints (BackupAndRestore).
-    start = _restore(model, model_dir, config["warm_start_from"])
+    start = _restore(model, manager, model_dir, config["warm_start_from"])
     distribute.check_same_iteration(strategy, start)
     if start >= num_iterations:
         logging.info("Already trained for %d iterations.", start)
@@ -253,8 +248,11 @@ def _train(model_dir, out_dir, chief, strategy, image_shape, config):
                  "%d iterations per host sync).", dataset, start,
                  num_iterations, model_dir, strategy.num_replicas_in_sync,
                  epoch_length)
-    fit(model, inputs, run, built_in + list(config["callbacks"]))
+    with signals.stop_on_signals(run):
+        fit(model, inputs, run, built_in + list(config["callbacks"]))
     run.writer.close()
+    if run.stop_signal is not None:
+        raise signals.interrupted(run)
     return model
 
 
