@@ -31,16 +31,17 @@ def test_forward_and_backward_passes_of_one_flexae_sr_iteration(steps):
     model = tiny_model(f"FlexAE.critic_steps = {steps}")
     calls, gradients = benchmark_phases.count_passes(
         model, (model.group_size, 4, 28, 28, 1))
-    # Per critic step: E(x), E(x'); the latent critic on E(x), G(n) and
-    # the GP mix; the image critic on x, D(mix of codes) and the GP mix.
+    # Per critic step: E(x), E(x'); the latent critic once on E(x) and G(n)
+    # stacked (one batch, see losses.wgan_gp_critic_losses) and once on the
+    # GP mix; the image critic likewise on [x; D(mix of codes)] and the mix.
     # Then reconstruction E, D; smoothing E(x), E(x'), D, C_img (fresh
     # passes, as the authors' algorithm); P-GEN G, C_lat; encoder
     # adversarial E, C_lat.
     assert calls == {"encoder": 1 + 2 * steps + 2 + 1,
                      "decoder": 1 + steps + 1,
                      "prior_generator": steps + 1,
-                     "latent_critic": 3 * steps + 2,
-                     "image_critic": 3 * steps + 1}
+                     "latent_critic": 2 * steps + 2,
+                     "image_critic": 2 * steps + 1}
     # One per update (reconstruction, 2 critics per step, smoothing,
     # P-GEN, encoder) plus one inner gradient per GP.
     assert gradients == (1 + 2 * steps + 3) + 2 * steps

@@ -69,3 +69,41 @@ def test_interpolate_is_per_example():
     mixed = losses.interpolate(a, b, tf.constant([0.2, 0.9]))
     np.testing.assert_allclose(mixed.numpy()[0], 0.2)
     np.testing.assert_allclose(mixed.numpy()[1], 0.9)
+
+
+def _two_call_losses(critic, real, fake, alpha):
+    """The textbook form: real and fake scored in separate critic calls."""
+    return (losses.critic_loss(critic(real, training=True),
+                               critic(fake, training=True)),
+            losses.gradient_penalty(critic, real, fake, alpha))
+
+
+def test_one_call_critic_losses_equal_two_calls_with_same_gradients():
+    from flexae_tf.models import networks
+    cases = [(networks.ImageCritic(), (6, 28, 28, 1)),
+             (networks.LatentCritic(hidden_units=64), (6, 8))]
+    for critic, shape in cases:
+        real = tf.random.normal(shape, seed=1)
+        fake = tf.random.normal(shape, seed=2)
+        alpha = tf.random.uniform(shape[:1], seed=3)
+        critic(real)  # build
+        results = []
+        for compute in (losses.wgan_gp_critic_losses, _two_call_losses):
+            with tf.GradientTape() as tape:
+                loss, penalty = compute(critic, real, fake, alpha)
+                total = loss + 10.0 * penalty
+            results.append((loss, penalty, tape.gradient(
+                total, critic.trainable_variables)))
+        (loss, penalty, grads), (loss_2, penalty_2, grads_2) = results
+        assert float(penalty) > 0.0 and float(loss) != 0.0
+        np.testing.assert_allclose(float(loss), float(loss_2), rtol=1e-5)
+        np.testing.assert_allclose(float(penalty), float(penalty_2),
+                                   rtol=1e-5)
+        assert len(grads) == len(critic.trainable_variables) > 0
+        for variable, grad, grad_2 in zip(critic.trainable_variables, grads,
+                                          grads_2):
+            # The output bias cancels in mean C(fake) - mean C(real).
+            if "kernel" in variable.path:
+                assert float(tf.reduce_max(tf.abs(grad))) > 0.0
+            np.testing.assert_allclose(grad.numpy(), grad_2.numpy(),
+                                       rtol=1e-4, atol=1e-6)

@@ -203,8 +203,10 @@ def other_parts(batch_size):
             rates.append(len(images) / (time.perf_counter() - start))
         stats = _spread(rates)
         print(f"inception features: {_fmt(stats, ' images/s')} (batch "
-              f"{features.batch_size}; a 10k-vs-10k FID needs 20k images: "
-              f"{20000 / stats['median'] / 60:.0f} min)")
+              f"{features.batch_size}, {features.protocol.split('; ')[-1]}"
+              f"; a 10k-vs-10k FID: {20000 / stats['median'] / 60:.1f} min "
+              f"for 20k images, {10000 / stats['median'] / 60:.1f} min once "
+              "the real images' features are cached)")
     if "tflite" in FLAGS.parts:
         model = factory.make_model(shape)
         with tempfile.TemporaryDirectory() as tmp:

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from flexae_tf.core import errors
 from flexae_tf.core import paths
+from flexae_tf.core import precision
 from flexae_tf.metrics import inception_network as network
 
 FEATURE_DIM = network.FEATURE_DIM
@@ -32,6 +33,7 @@ INPUT_SIZE = network.INPUT_SIZE
 BN_EPSILON = 1e-3
 ENV_VAR = "FLEXAE_FID_WEIGHTS"
 _BN_PARTS = ("kernel", "beta", "moving_mean", "moving_variance")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 class MissingWeightsError(errors.UserError, FileNotFoundError):
@@ -162,7 +164,8 @@ class InceptionFeatures:
 
     space = "inception"  # Names memorization results and grids.
 
-    def __init__(self, batch_size=None, model=None, jit_compile=False):
+    def __init__(self, batch_size=None, model=None, jit_compile=False,
+                 compute_dtype="float32"):
         """Builds (or wraps) the network.
 
         Args:
@@ -171,17 +174,32 @@ class InceptionFeatures:
           model: a `build_inception()` model; None builds one (its weights
             path is the gin binding `build_inception.weights_path`).
           jit_compile: compile the batch function with XLA.
+          compute_dtype: "float32" (the FID protocol; every published
+            number) or "bfloat16": convolutions in bfloat16 with float32
+            weights and features, for CPUs with native bfloat16 and GPUs.
+            Its features differ from float32's (docs/speed.md gives the
+            FID change measured), so it has its own `protocol` name and
+            feature cache entries, and its FIDs compare only with
+            each other.
         """
+        errors.check_choice("InceptionFeatures.compute_dtype", compute_dtype,
+                            COMPUTE_DTYPES)
         if batch_size is None:
             gpus = tf.config.list_physical_devices("GPU")
             batch_size = 128 if gpus else 16
         self.batch_size = batch_size
-        self.model = model if model is not None else build_inception()
-        self.protocol = PROTOCOL
+        if model is None:
+            with precision.policy("mixed_bfloat16" if compute_dtype ==
+                                  "bfloat16" else "float32"):
+                model = build_inception()
+        self.model = model
+        self.protocol = PROTOCOL + (
+            "" if compute_dtype == "float32" else f"; {compute_dtype} compute")
         self._run = tf.function(self._features, jit_compile=jit_compile)
 
     def _features(self, images):
-        return self.model(preprocess(images), training=False)
+        return tf.cast(self.model(preprocess(images), training=False),
+                       tf.float32)
 
     def __call__(self, images):
         """Returns float32 numpy features [n, 2048] of `images` in [0, 1]."""

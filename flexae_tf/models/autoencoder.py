@@ -205,9 +205,8 @@ class AutoEncoderModel(keras.Model):
         """
         alpha = self.rng.uniform((ops.shape(real)[0],))
         with tf.GradientTape() as tape:
-            loss = losses.critic_loss(critic(real, training=True),
-                                      critic(fake, training=True))
-            penalty = losses.gradient_penalty(critic, real, fake, alpha)
+            loss, penalty = losses.wgan_gp_critic_losses(critic, real, fake,
+                                                         alpha)
             total = loss + gp_weight * penalty
         self._apply(optimizer, total, tape, critic.trainable_variables)
         return loss, penalty

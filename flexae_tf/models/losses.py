@@ -79,3 +79,23 @@ def gradient_penalty(critic, real, fake, alpha, epsilon=1e-12):
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=axes) + epsilon)
     return ops.mean(ops.square(norms - 1.0))
 
+
+
+def wgan_gp_critic_losses(critic, real, fake, alpha):
+    """(critic loss, gradient penalty) of one WGAN-GP critic update.
+
+    One critic call scores real and fake together: every critic here is
+    per-example (no batch statistics), so this equals two calls, with one
+    pass over the weights and larger kernels (`tests/losses_test.py`
+    checks losses and gradients against two calls).
+
+    Args:
+      critic: callable mapping [batch, ...] to [batch, 1].
+      real: [batch, ...] the side scored high; `fake` has the same shape.
+      fake: see `real`.
+      alpha: [batch] in [0, 1], the gradient penalty's mixing weights.
+    """
+    batch = ops.shape(real)[0]
+    scores = critic(ops.concatenate([real, fake], axis=0), training=True)
+    return (critic_loss(scores[:batch], scores[batch:]),
+            gradient_penalty(critic, real, fake, alpha))

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from flexae_tf.models import optimizers
+
 
 def build_networks(model):
     """Creates the encoder's and decoder's weights with one dummy call."""
@@ -24,7 +26,7 @@ def optimizer(kind, name, variables, learning_rate, **kwargs):
       learning_rate: step size.
       **kwargs: other arguments of the Keras optimizer (beta_1, ...).
     """
-    cls = {"adam": keras.optimizers.Adam,
+    cls = {"adam": optimizers.FusedAdam,
            "rmsprop": keras.optimizers.RMSprop}[kind]
     result = cls(learning_rate=learning_rate, name=name, **kwargs)
     result.build(variables)

@@ -8,6 +8,8 @@ scope, e.g. `latent_critic/make_optimizer.learning_rate = 5e-5`.
 
 import gin
 import keras
+from keras import ops
+import tensorflow as tf
 
 from flexae_tf.core import precision
 
@@ -23,6 +25,48 @@ AUTHORS_ADAM = {
 ROLES = tuple(AUTHORS_ADAM)
 
 
+def _handle(variable):
+    """The resource handle of a Keras or TensorFlow variable (inside a
+    strategy's update call, the one on the current device)."""
+    return (variable.value if isinstance(variable, keras.Variable)
+            else variable).handle
+
+
+@keras.saving.register_keras_serializable("flexae_tf")
+class FusedAdam(keras.optimizers.Adam):
+    """Keras' Adam, each variable's update in one TensorFlow kernel.
+
+    Keras 3 writes the update as twelve element-wise ops per variable, each
+    a pass over the whole tensor; `ResourceApplyAdam` (TF1's AdamOptimizer,
+    which the authors used) computes the same formula in one pass:
+    alpha = lr sqrt(1 - b2^t) / (1 - b1^t), m += (g - m)(1 - b1),
+    v += (g^2 - v)(1 - b2), var -= alpha m / (sqrt(v) + epsilon).
+    On a 2-core CPU that is 5.8 instead of 20 ms per update of a
+    6.4M-weight layer, and FlexAE-SR makes 14 updates per iteration
+    (docs/speed.md). Variables, slots and checkpoints are Keras Adam's;
+    `tests/optimizers_test.py` checks the steps against it. Where the
+    fused kernel does not apply (amsgrad, sparse gradients, another
+    backend) Keras' own update runs.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        if (self.amsgrad or keras.backend.backend() != "tensorflow"
+                or isinstance(gradient, tf.IndexedSlices)):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        index = self._get_variable_index(variable)
+        cast = lambda value: ops.cast(value, dtype)
+        return tf.raw_ops.ResourceApplyAdam(
+            var=_handle(variable), m=_handle(self._momentums[index]),
+            v=_handle(self._velocities[index]),
+            beta1_power=ops.power(cast(self.beta_1), step),
+            beta2_power=ops.power(cast(self.beta_2), step),
+            lr=cast(learning_rate), beta1=cast(self.beta_1),
+            beta2=cast(self.beta_2), epsilon=cast(self.epsilon),
+            grad=cast(gradient), use_locking=False)
+
+
 @gin.configurable(denylist=["role", "learning_rate_scale"])
 def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
                    epsilon=1e-8, learning_rate_scale=1.0):
@@ -35,7 +79,7 @@ def make_optimizer(role, learning_rate=None, beta_1=None, beta_2=None,
     """
     paper_lr, paper_b1, paper_b2 = AUTHORS_ADAM[role]
     rate = paper_lr if learning_rate is None else learning_rate
-    return keras.optimizers.Adam(
+    return FusedAdam(
         learning_rate=rate * learning_rate_scale,
         beta_1=paper_b1 if beta_1 is None else beta_1,
         beta_2=paper_b2 if beta_2 is None else beta_2,
