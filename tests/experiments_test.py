@@ -25,6 +25,7 @@ from flexae_tf.experiments import sheets
 from flexae_tf.experiments import synthetic_models
 from flexae_tf.metrics import codes as code_metrics
 from flexae_tf.metrics import fid
+from flexae_tf.storage import artifacts
 
 TINY_VECTOR = [
     "VectorEncoder.hidden_units = 16", "VectorDecoder.hidden_units = 16",
@@ -457,3 +458,44 @@ def test_image_suites_seed_every_models_weights_data_order_and_noise():
     assert model.get_config()["seed"] == 3
     assert gin.query_parameter("train.seed") == 3
     gin.clear_config()
+
+
+def test_bn_statistics_suite_pairs_policies_on_the_validation_split(
+        tmp_path):
+    """Both policies per seed, same weights, real (cheap) evaluation."""
+    bindings = TINY_IMAGE + [
+        "bn_statistics.seeds = (0, 1)", "bn_statistics.batch_size = 8",
+        "bn_statistics.features = 'projection'",
+        "bn_statistics.projection_dim = 8"]
+    result = runner.run_suite("bn_statistics", str(tmp_path),
+                              gin_bindings=bindings, iterations=2,
+                              num_samples=24)
+    out = os.path.join(tmp_path, "bn_statistics")
+    report, csv_rows = _check_outputs(out, [])
+    assert [(r[0], r[1]) for r in result["rows"]] == [
+        (0, "all"), (0, "reconstruction"), (1, "all"),
+        (1, "reconstruction")]
+    assert result["default"] in ("all", "reconstruction")
+    assert result["paired"].verdict in report
+    models = os.path.join(out, "models")
+    for seed in (0, 1):
+        pair = [os.path.join(models, f"mnist_flexae_sr_{p}_seed{seed}")
+                for p in ("all", "reconstruction")]
+        configs = [open(os.path.join(d, "operative_config.gin")).read()
+                   for d in pair]
+        assert "FlexAE.bn_statistics = 'all'" in configs[0]
+        assert "FlexAE.bn_statistics = 'reconstruction'" in configs[1]
+        assert all(f"train.seed = {seed}" in c for c in configs)
+        # Same weights, other moving statistics: the design is paired.
+        weights = [artifacts.load_keras(os.path.join(
+            d, artifacts.KERAS_FILE)) for d in pair]
+        kernels = [w.decoder.trainable_variables[0].numpy() for w in weights]
+        np.testing.assert_allclose(kernels[0], kernels[1], rtol=1e-5,
+                                   atol=1e-6)
+        means = [[v.numpy() for v in w.decoder.non_trainable_variables
+                  if "moving_mean" in v.path] for w in weights]
+        assert any(not np.allclose(a, b) for a, b in zip(*means))
+    metrics = {r["metric"] for r in csv_rows}
+    assert {"generation_KID", "reconstruction_MSE_inference",
+            "reconstruction_MSE_training"} <= metrics
+    assert all(np.isfinite(float(r["value"])) for r in csv_rows)

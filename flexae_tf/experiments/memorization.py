@@ -52,9 +52,11 @@ def memorization(out_dir, gin_files=(), gin_bindings=(), datasets=("mnist",),
     report.text(budget.describe() if not model_dirs else
                 f"Trained models from {list(model_dirs)}; N = "
                 f"{num_samples}; features: {budget.protocol}.",
-                "Mean L2 distance to the nearest neighbour: Gen-Tr of "
-                "generated to training images, Tr-Te of test to training "
-                "images, etc.; lower Gen-Tr than Tr-Te hints at memorization.")
+                "Mean L2 distance from each image of the first set to its "
+                "nearest neighbour in the second: Gen-Tr from generated to "
+                "training images, Tr-Te from training to test images, etc. "
+                "Gen-Tr below Tr-Tr or below Gen-Te hints at memorization; "
+                "the paper's claim is Gen-Tr close to Tr-Tr.")
     runs = ([(None, d) for d in model_dirs] if model_dirs else
             [(d, model) for d in datasets])
     rows, nacs = [], {}

@@ -9,6 +9,7 @@ from flexae_tf.core import cli
 from flexae_tf.core import errors
 from flexae_tf.experiments import baselines
 from flexae_tf.experiments import beta_sweep
+from flexae_tf.experiments import bn_statistics
 from flexae_tf.experiments import latent_2d
 from flexae_tf.experiments import latent_dim
 from flexae_tf.experiments import memorization
@@ -23,6 +24,7 @@ SUITES = {
     "memorization": memorization.memorization,
     "beta_sweep": beta_sweep.beta_sweep,
     "latent_2d": latent_2d.latent_2d,
+    "bn_statistics": bn_statistics.bn_statistics,
 }
 PAPER_BUDGET = "gin/experiments/paper_budget.gin"
 
