@@ -499,3 +499,13 @@ def test_bn_statistics_suite_pairs_policies_on_the_validation_split(
     assert {"generation_KID", "reconstruction_MSE_inference",
             "reconstruction_MSE_training"} <= metrics
     assert all(np.isfinite(float(r["value"])) for r in csv_rows)
+
+
+def test_bn_statistics_rejects_an_n_too_small_for_fid_before_training(
+        tmp_path):
+    # 2000 Inception features have a singular covariance: found only after
+    # the first model's training, the error would have cost its run.
+    with pytest.raises(errors.UserError, match="at least 2049 samples"):
+        runner.run_suite("bn_statistics", str(tmp_path), num_samples=2000)
+    assert not os.path.exists(os.path.join(tmp_path, "bn_statistics",
+                                           "models"))

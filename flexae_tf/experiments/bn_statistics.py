@@ -21,6 +21,7 @@ import os
 
 import gin
 
+from flexae_tf.core import errors
 from flexae_tf.data import datasets as data
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import budget as budget_lib
@@ -60,7 +61,7 @@ def reconstruction_errors(model, dataset, num_images, batch_size):
 @gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)
 def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                   model="FlexAE-SR", seeds=(0, 1, 2), num_iterations=1000,
-                  num_samples=2000, batch_size=64, features="inception",
+                  num_samples=2100, batch_size=64, features="inception",
                   projection_dim=64, network_sheet=sheets.CPU_SHEET,
                   evaluate_fn=None):
     """Trains `model` once per (seed, policy) and applies the rule.
@@ -70,6 +71,11 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     """
     budget_args = locals()
     budget_lib.check_names([dataset], [model], features)
+    dim = 2048 if features == "inception" else projection_dim
+    if num_samples <= dim:  # Before any training, not after the first run.
+        raise errors.UserError(
+            f"bn_statistics.num_samples={num_samples}: FID on {dim}-d "
+            f"features needs at least {dim + 1} samples.")
     budget_args["evaluate_fn"] = evaluate_fn or functools.partial(
         model_metrics.evaluate, split="validation")
     budget = budget_lib.Budget.of(budget_args, distance="fid")
