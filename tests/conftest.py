@@ -5,6 +5,7 @@ features per test process (subprocesses inherit it), so tests neither read
 nor fill the user's ~/.cache.
 """
 
+import fcntl
 import os
 import tempfile
 
@@ -30,14 +31,24 @@ def small_networks():
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory):
+def tiny_run(tmp_path_factory, worker_id):
     """A run of gin/tiny.gin (2 iterations, by the training command), made
-    once per test process. Read it; copy it (`helpers.copy_run`) to write."""
+    once per test session: the first pytest-xdist worker to ask trains it
+    under a file lock in the directory the workers share, the others wait
+    and read it. Read it; copy it (`helpers.copy_run`) to write."""
     if not os.path.isdir(helpers.MNIST_DIR):
         pytest.skip(f"no local MNIST at {helpers.MNIST_DIR}")
-    path = str(tmp_path_factory.mktemp("tiny_run") / "run")
-    result = helpers.run_module(
-        "flexae_tf.main", f"--gin_file={helpers.TINY}", f"--model_dir={path}",
-        "--gin_param=train.num_iterations=2")
-    assert result.returncode == 0, result.stderr[-3000:]
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    path = str(shared / "tiny_run")
+    with open(str(shared / "tiny_run.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # Released when the file closes.
+        done = str(shared / "tiny_run.done")
+        if not os.path.exists(done):
+            result = helpers.run_module(
+                "flexae_tf.main", f"--gin_file={helpers.TINY}",
+                f"--model_dir={path}", "--gin_param=train.num_iterations=2")
+            assert result.returncode == 0, result.stderr[-3000:]
+            with open(done, "w"):
+                pass
     return path

@@ -59,6 +59,25 @@ def test_protocol_end_to_end_matches_golden_mnist(model, golden):
     assert extract._run.experimental_get_tracing_count() == 1
 
 
+def test_bfloat16_compute_stays_near_the_float32_protocol(golden):
+    """The opt-in bf16 pass: float32 features within a few percent of the
+    golden float32 ones, under its own protocol name (so it never shares
+    a feature cache entry or a comparison with float32 numbers)."""
+    extract = inception.InceptionFeatures(batch_size=8,
+                                          compute_dtype="bfloat16")
+    assert extract.model.layers[-1].compute_dtype == "bfloat16"
+    images = golden["mnist_test_first16_uint8"][..., None] / 255.0
+    ours = extract(images)
+    assert ours.dtype == np.float32
+    reference = golden["mnist_test_first16_features"]
+    max_rel = np.max(np.abs(ours - reference)) / np.max(np.abs(reference))
+    # Measured 0.028 on 250 MNIST images (docs/speed.md); float32 is < 1e-3.
+    assert 1e-4 < max_rel < 0.05, max_rel
+    assert extract.protocol == inception.PROTOCOL + "; bfloat16 compute"
+    assert inception.InceptionFeatures(
+        model=extract.model).protocol == inception.PROTOCOL
+
+
 def test_preprocess_is_tf1_legacy_bilinear_resize():
     images = np.random.default_rng(0).uniform(size=(2, 28, 28, 1))
     ours = inception.preprocess(images.astype(np.float32)).numpy()
