@@ -31,7 +31,7 @@ def small_networks():
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, worker_id):
+def tiny_run(tmp_path_factory):
     """A run of gin/tiny.gin (2 iterations, by the training command), made
     once per test session: the first pytest-xdist worker to ask trains it
     under a file lock in the directory the workers share, the others wait
@@ -39,7 +39,9 @@ def tiny_run(tmp_path_factory, worker_id):
     if not os.path.isdir(helpers.MNIST_DIR):
         pytest.skip(f"no local MNIST at {helpers.MNIST_DIR}")
     base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent
+    # pytest-xdist names each worker in PYTEST_XDIST_WORKER; its workers'
+    # base directories share one parent.
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     path = str(shared / "tiny_run")
     with open(str(shared / "tiny_run.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # Released when the file closes.
