@@ -203,7 +203,7 @@ def other_parts(batch_size):
             rates.append(len(images) / (time.perf_counter() - start))
         stats = _spread(rates)
         print(f"inception features: {_fmt(stats, ' images/s')} (batch "
-              f"{features.batch_size}, {features.protocol.split('; ')[-1]}"
+              f"{features.batch_size}, {features.compute_dtype}"
               f"; a 10k-vs-10k FID: {20000 / stats['median'] / 60:.1f} min "
               f"for 20k images, {10000 / stats['median'] / 60:.1f} min once "
               "the real images' features are cached)")

@@ -178,7 +178,7 @@ class InceptionFeatures:
             number) or "bfloat16": convolutions in bfloat16 with float32
             weights and features, for CPUs with native bfloat16 and GPUs.
             Its features differ from float32's (docs/speed.md gives the
-            FID change measured), so it has its own `protocol` name and
+            KID change measured), so it has its own `protocol` name and
             feature cache entries, and its FIDs compare only with
             each other.
         """
@@ -188,6 +188,7 @@ class InceptionFeatures:
             gpus = tf.config.list_physical_devices("GPU")
             batch_size = 128 if gpus else 16
         self.batch_size = batch_size
+        self.compute_dtype = compute_dtype
         if model is None:
             with precision.policy("mixed_bfloat16" if compute_dtype ==
                                   "bfloat16" else "float32"):

@@ -74,10 +74,9 @@ class FlexAE(smoothing.SmoothingRegulariser, autoencoder.AutoEncoderModel):
             smoothing and encoder updates; then 6 of the 7 decoder passes
             per iteration (with smoothing) see interpolated codes, whose
             per-dimension variance is about 2/3 of E(x)'s.
-            "reconstruction" (the default, by the pre-registered
-            `bn_statistics` suite of 2026-12-04; "all" was the default on
-            2026-12-03 only): only the reconstruction update's E(x) and
-            D(E(x)). Every pass still
+            "reconstruction" (the default, confirmed by the pre-registered
+            `bn_statistics` suite of 2026-12-04): only the reconstruction
+            update's E(x) and D(E(x)). Every pass still
             normalises with its own batch statistics, so the weights are
             the same under both; only the moving statistics differ.
           seed: seed of the training random stream (noise, g, alpha).

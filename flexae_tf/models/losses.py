@@ -80,7 +80,6 @@ def gradient_penalty(critic, real, fake, alpha, epsilon=1e-12):
     return ops.mean(ops.square(norms - 1.0))
 
 
-
 def wgan_gp_critic_losses(critic, real, fake, alpha):
     """(critic loss, gradient penalty) of one WGAN-GP critic update.
 
