@@ -19,6 +19,7 @@ from keras import layers
 
 from flexae_tf.core import configurables
 from flexae_tf.core import errors
+from flexae_tf.models import batch_norm
 
 # The authors' code initialises the decoder's dense and transposed-conv
 # kernels, the P-GEN and the latent critic with glorot_normal; every other
@@ -65,10 +66,10 @@ class Encoder(_EncoderConfigOfEarlierVersions, keras.Model):
         self.dense_units = dense_units
         self.conv_1 = layers.Conv2D(filters[0], 4, 2, padding="same")
         self.conv_2 = layers.Conv2D(filters[1], 4, 2, padding="same")
-        self.bn_2 = layers.BatchNormalization()
+        self.bn_2 = batch_norm.BatchNormalization()
         self.flatten = layers.Flatten()
         self.dense = layers.Dense(dense_units)
-        self.bn_dense = layers.BatchNormalization()
+        self.bn_dense = batch_norm.BatchNormalization()
         # float32 outputs under mixed precision: losses, GP and critic
         # scores stay float32 (flexae_tf/core/precision.py).
         self.code = layers.Dense(latent_dim, dtype="float32")
@@ -105,18 +106,18 @@ class Decoder(keras.Model):
         self.base_shape = (height // 4, width // 4, filters[0])
         init = dict(kernel_initializer=AUTHORS_INITIALIZER)
         self.dense = layers.Dense(dense_units, **init)
-        self.bn_dense = layers.BatchNormalization()
+        self.bn_dense = batch_norm.BatchNormalization()
         self.dense_base = layers.Dense(
             self.base_shape[0] * self.base_shape[1] * self.base_shape[2],
             **init)
-        self.bn_base = layers.BatchNormalization()
+        self.bn_base = batch_norm.BatchNormalization()
         self.reshape = layers.Reshape(self.base_shape)
         self.deconv_1 = layers.Conv2DTranspose(filters[0], 4, 2, "same",
                                                **init)
-        self.bn_1 = layers.BatchNormalization()
+        self.bn_1 = batch_norm.BatchNormalization()
         self.deconv_2 = layers.Conv2DTranspose(filters[1], 4, 2, "same",
                                                **init)
-        self.bn_2 = layers.BatchNormalization()
+        self.bn_2 = batch_norm.BatchNormalization()
         self.to_pixels = layers.Conv2D(channels, 3, padding="same",
                                        dtype="float32")  # precision.py
 
