@@ -38,10 +38,6 @@ SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable),
 # have 256 levels per channel (measured on a trained model: see
 # saved_models/README.md).
 TFLITE_BOUNDS = {"float32": 1e-5, "float16": 1e-2, "int8": 5e-2}
-# One pytest-xdist worker runs the whole module (`--dist loadgroup` in
-# pyproject.toml), so the module fixture trains and exports once, not once
-# per worker.
-pytestmark = pytest.mark.xdist_group("export")
 
 
 def _python(*args, **kwargs):

@@ -7,6 +7,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from flexae_tf.core import precision
+
 # Why a subclass: Keras 3's BatchNormalization normalises in training mode
 # with separate ops (casts to float32, mean, squared difference, mean,
 # rsqrt, multiply-add, cast back): eight passes over each activation. One
@@ -22,13 +24,8 @@ def _native_low_precision():
     it the op fails at run time, so the fused pass then normalises in
     float32. GPU and XLA kernels take bfloat16 either way.
     """
-    try:
-        # pylint: disable=g-import-not-at-top
-        from tensorflow.python.util import _pywrap_util_port
-        return bool(_pywrap_util_port.IsMklEnabled()
-                    or tf.config.list_logical_devices("GPU"))
-    except (ImportError, AttributeError):
-        return bool(tf.config.list_logical_devices("GPU"))
+    return (precision.onednn_enabled()
+            or bool(tf.config.list_logical_devices("GPU")))
 
 
 @keras.saving.register_keras_serializable("flexae_tf")
