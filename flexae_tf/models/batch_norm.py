@@ -10,11 +10,11 @@ from keras import layers
 from flexae_tf.core import precision
 
 # Why a subclass: Keras 3's BatchNormalization normalises in training mode
-# with separate ops (casts to float32, mean, squared difference, mean,
-# rsqrt, multiply-add, cast back): eight passes over each activation. One
+# with separate ops (cast to float32, mean, squared difference, mean,
+# normalise, cast back), each a pass over the activation. One
 # FusedBatchNormV3 kernel does the same in one, and oneDNN fuses it with
-# the ReLU that follows. A FlexAE-SR iteration runs 21 encoder and decoder
-# passes, each with 3 or 4 BN layers; docs/speed.md has the A/B.
+# the ReLU that follows. A FlexAE-SR iteration runs 14 encoder passes (2 BN
+# layers each) and 7 decoder passes (4 each); docs/speed.md has the A/B.
 
 
 def _native_low_precision():
