@@ -22,7 +22,6 @@ import os
 import gin
 
 from flexae_tf.core import cpu
-from flexae_tf.core import errors
 from flexae_tf.data import datasets as data
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import budget as budget_lib
@@ -72,14 +71,10 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     """
     budget_args = locals()
     budget_lib.check_names([dataset], [model], features)
-    dim = 2048 if features == "inception" else projection_dim
-    if num_samples <= dim:  # Before any training, not after the first run.
-        raise errors.UserError(
-            f"bn_statistics.num_samples={num_samples}: FID on {dim}-d "
-            f"features needs at least {dim + 1} samples.")
     budget_args["evaluate_fn"] = evaluate_fn or functools.partial(
         model_metrics.evaluate, split="validation")
     budget = budget_lib.Budget.of(budget_args, distance="fid")
+    budget.check_fid_samples("bn_statistics")
     report = report_lib.Report(
         "bn_statistics", out_dir,
         f"bn_statistics: which passes update the BN moving statistics "

@@ -14,6 +14,7 @@ from flexae_tf.evaluation import features as features_lib
 from flexae_tf.core import errors
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import sheets
+from flexae_tf.metrics import inception
 
 FEATURES = ("inception", "projection")
 DISTANCES = ("fid", "kid")
@@ -98,6 +99,21 @@ class Budget:
         if self.features == "inception":
             return None
         return features_lib.RandomProjectionFeatures(self.projection_dim)
+
+    @property
+    def feature_dim(self):
+        """Size of the features every metric compares."""
+        return (inception.FEATURE_DIM if self.features == "inception"
+                else self.projection_dim)
+
+    def check_fid_samples(self, suite):
+        """FID needs N > the feature size (a non-singular covariance);
+        a suite calls this before its first model, not after its run."""
+        if self.num_samples <= self.feature_dim:
+            raise errors.UserError(
+                f"{suite}.num_samples={self.num_samples}: FID on "
+                f"{self.feature_dim}-d features needs at least "
+                f"{self.feature_dim + 1} samples.")
 
     @property
     def evaluate(self):

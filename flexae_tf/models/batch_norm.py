@@ -54,14 +54,13 @@ class BatchNormalization(layers.BatchNormalization):
             x = tf.cast(x, tf.float32)
         if rank == 2:  # [b, c] -> [b, 1, 1, c]: the kernel wants NHWC.
             x = tf.reshape(x, [-1, 1, 1, channels])
-        scale = (tf.convert_to_tensor(self.gamma) if self.scale
-                 else tf.ones([channels]))
-        offset = (tf.convert_to_tensor(self.beta) if self.center
-                  else tf.zeros([channels]))
+        # gamma and beta are float32 under every policy (autocast off).
+        scale = self.gamma if self.scale else tf.ones([channels])
+        offset = self.beta if self.center else tf.zeros([channels])
         empty = tf.zeros([0], tf.float32)
         outputs, mean, unbiased_variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
-            x=x, scale=tf.cast(scale, tf.float32),
-            offset=tf.cast(offset, tf.float32), mean=empty, variance=empty,
+            x=x, scale=tf.convert_to_tensor(scale),
+            offset=tf.convert_to_tensor(offset), mean=empty, variance=empty,
             epsilon=self.epsilon, exponential_avg_factor=1.0,
             data_format="NHWC", is_training=True)
         count = tf.cast(tf.size(x) // channels, tf.float32)
