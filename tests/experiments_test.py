@@ -19,12 +19,17 @@ from flexae_tf.core import errors
 from flexae_tf.core import paths
 from flexae_tf.experiments import __main__ as experiments_cli
 from flexae_tf.experiments import beta_sweep
+from flexae_tf.experiments import claims
+from flexae_tf.experiments import budget as budget_lib
+from flexae_tf.experiments import paired
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import runner
 from flexae_tf.experiments import sheets
 from flexae_tf.experiments import synthetic_models
+from flexae_tf.experiments import synthetic_suites
 from flexae_tf.metrics import codes as code_metrics
 from flexae_tf.metrics import fid
+from flexae_tf.models import wae_gan
 from flexae_tf.storage import artifacts
 
 TINY_VECTOR = [
@@ -154,12 +159,17 @@ def test_synthetic_dim_runs_end_to_end(tmp_path):
     out = os.path.join(tmp_path, "synthetic_dim")
     report, rows = _check_outputs(
         out, ["wasserstein.png", "generation_fd.png", "nac.png"])
-    assert set(results) == {"WAE (N(0, I) prior)", "FlexAE"}
-    for model, history, final in results.values():
+    assert set(results) == {synthetic_suites.WAE_GAN, "WAE (WGAN-GP critic)",
+                            "FlexAE"}
+    assert isinstance(results[synthetic_suites.WAE_GAN][0], wae_gan.WAEGAN)
+    for name, (model, history, final) in results.items():
         assert model.latent_dim == 50
         assert [p["iteration"] for p in history] == [3, 6]
-        assert all(np.isfinite(p["latent_wasserstein"]) for p in history)
+        if name != synthetic_suites.WAE_GAN:  # A JS discriminator: no W.
+            assert all(np.isfinite(p["latent_wasserstein"])
+                       for p in history)
         assert final["codes"].shape == (200, 50)
+    assert "generation FD, change over the last 20 %" in report
     curves = [r for r in rows if r["metric"] == "latent_wasserstein"]
     assert len(curves) == 4
     fds = [r for r in rows if r["metric"] == "generation_fd"]
@@ -283,16 +293,23 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     assert sorted(logged) == [2, 4]
     assert generation[2] == pytest.approx(logged[2])
     assert generation[4] == pytest.approx(logged[4], rel=1e-4)
-    # Another projection than the periodic evaluation's: no curve.
+    assert "change over the last 20 %" in open(
+        os.path.join(out, "report.md")).read()
+    # Another projection for the tables: the curve stays the trainer's
+    # FD[proj-64], a proxy that no longer ends at the table's number.
     runner.run_suite("baselines", str(tmp_path / "other"),
                      gin_bindings=bindings + ["baselines.projection_dim = 8"],
                      iterations=4, num_samples=100)
     other = _csv(os.path.join(tmp_path, "other", "baselines",
                               "results.csv"))
-    assert {int(r["iterations"]) for r in other} == {4}
-    assert not events.read_scalars(os.path.join(
+    proxy = {int(r["iterations"]): float(r["value"]) for r in other
+             if r["metric"] == "generation_FD[proj-64]"}
+    assert sorted(proxy) == [2, 4]
+    assert {r["iterations"] for r in other
+            if r["metric"] == "generation_FD[proj-8]"} == {"4"}
+    assert proxy[4] == pytest.approx(events.read_scalars(os.path.join(
         tmp_path, "other", "baselines", "models", "mnist_wae_gan", "train"),
-        "eval/fid/generation")  # Nor its cost.
+        "eval/fid/generation")[4])
 
 
 def test_baselines_with_kid_alone_below_the_feature_dimension(tmp_path):
@@ -442,6 +459,10 @@ def test_seeds_run_the_suite_per_seed_and_summarise_mean_and_sd(tmp_path):
     with open(os.path.join(out, "report.md")) as f:
         report = f.read()
     assert "(seed_0/report.md)" in report and "| FlexAE | generation_fd |" in report
+    # The registered claim C1, judged by the paired rule on these seeds.
+    gan = per_seed[(synthetic_suites.WAE_GAN, "generation_fd")]
+    verdict = paired.compare(values, gan).describe()
+    assert "## Verdicts" in report and verdict in report
     with pytest.raises(errors.UserError, match="give distinct seeds"):
         runner.run_suite("synthetic_dim", str(tmp_path), seeds=[1, 1])
 
@@ -466,12 +487,26 @@ def test_bn_statistics_suite_pairs_policies_on_the_validation_split(
     bindings = TINY_IMAGE + [
         "bn_statistics.seeds = (0, 1)", "bn_statistics.batch_size = 8",
         "bn_statistics.features = 'projection'",
-        "bn_statistics.projection_dim = 8"]
+        "bn_statistics.projection_dim = 8", "bn_statistics.curve_interval = 1"]
     result = runner.run_suite("bn_statistics", str(tmp_path),
-                              gin_bindings=bindings, iterations=2,
-                              num_samples=24)
+                              gin_bindings=bindings, iterations=5,
+                              num_samples=72)
     out = os.path.join(tmp_path, "bn_statistics")
-    report, csv_rows = _check_outputs(out, [])
+    report, csv_rows = _check_outputs(out, ["learning_curves.png"])
+    # Each policy's learning curve (its own moving statistics) and the
+    # flatness check over its last 20 %: iterations 4 and 5 of 1..5.
+    curve = [r for r in csv_rows
+             if r["metric"] == "generation_FD[proj-64]"]
+    assert {(r["model"], r["iterations"]) for r in curve} == {
+        (f"FlexAE-SR bn={p} seed={s}", str(i))
+        for p in ("all", "reconstruction") for s in (0, 1)
+        for i in range(1, 6)}
+    for row in result["rows"]:
+        values = {int(r["iterations"]): float(r["value"]) for r in curve
+                  if r["model"] == f"FlexAE-SR bn={row[1]} seed={row[0]}"}
+        change = 100 * (values[5] - values[4]) / values[4]
+        assert row[-2].startswith(f"{change:+.1f} %")
+    assert "change over the last 20 %" in report
     assert [(r[0], r[1]) for r in result["rows"]] == [
         (0, "all"), (0, "reconstruction"), (1, "all"),
         (1, "reconstruction")]
@@ -509,3 +544,58 @@ def test_bn_statistics_rejects_an_n_too_small_for_fid_before_training(
         runner.run_suite("bn_statistics", str(tmp_path), num_samples=2000)
     assert not os.path.exists(os.path.join(tmp_path, "bn_statistics",
                                            "models"))
+
+
+def test_budget_scales_the_budget_dependent_schedules():
+    """MaskAAE and FP-VAE get num_iterations / 130k; other models and
+    suites that set their own warm-up (scale_schedules=False) get none."""
+    budget = budget_lib.Budget(num_iterations=5000, num_samples=100,
+                               batch_size=8)
+    assert budget.schedule_scale == pytest.approx(5000 / 130000)
+    assert budget.schedule_bindings("MaskAAE") == [
+        f"MaskAAE.schedule_scale = {5000 / 130000!r}"]
+    assert budget.schedule_bindings("FP-VAE") == [
+        f"FPVAE.schedule_scale = {5000 / 130000!r}"]
+    assert budget.schedule_bindings("FlexAE-SR") == []
+    fixed = budget_lib.Budget(num_iterations=5000, num_samples=100,
+                              batch_size=8, scale_schedules=False)
+    assert fixed.schedule_bindings("MaskAAE") == []
+    cli.load_gin([sheets.DATASET_SHEETS["mnist"], sheets.MODEL_SHEETS[
+        "MaskAAE"]], budget.schedule_bindings("MaskAAE"))
+    assert gin.query_parameter("MaskAAE.schedule_scale") == pytest.approx(
+        5000 / 130000)
+    gin.clear_config()
+
+
+def test_learning_curves_need_more_samples_than_the_projection():
+    budget = budget_lib.Budget(num_iterations=10, num_samples=40,
+                               batch_size=8, curve_interval=5)
+    with pytest.raises(errors.UserError, match="num_samples > 64"):
+        budget.curve_bindings()
+    # No point inside the run: nothing to draw, nothing to check.
+    assert budget_lib.Budget(num_iterations=4, num_samples=40, batch_size=8,
+                             curve_interval=5).curve_bindings() == []
+
+
+def test_claims_are_judged_per_dataset_at_the_last_common_iteration():
+    claim = claims.Claim("C9", "generation_kid", "A", "B")
+    summary = {
+        ("mnist", "A", "generation_kid", 100): (0, 0, [9.0, 9.0, 9.0]),
+        ("mnist", "A", "generation_kid", 500): (0, 0, [1.0, 2.0, 3.0]),
+        ("mnist", "B", "generation_kid", 500): (0, 0, [2.0, 3.5, 4.0]),
+        ("fashion", "A", "generation_kid", 500): (0, 0, [1.0, 2.0]),
+        ("fashion", "B", "generation_kid", 400): (0, 0, [2.0, 3.0]),
+        ("mnist", "C", "generation_kid", 500): (0, 0, [0.0, 0.0, 0.0])}
+    original = dict(claims.CLAIMS)
+    claims.CLAIMS["toy"] = (claim,)
+    try:
+        lines = claims.verdict_lines("toy", summary)
+    finally:
+        claims.CLAIMS.clear()
+        claims.CLAIMS.update(original)
+    text = "\n".join(lines)
+    # d = (1, 1.5, 1): mean 1.167, SD 0.289, t = 7.0 (2 df), p = 0.0099.
+    assert paired.compare([1.0, 2.0, 3.0], [2.0, 3.5, 4.0]).describe() in text
+    assert "t = 7 (2 df)" in text and "holds" in text
+    assert "C9 (fashion): not judged" in text
+    assert claims.verdict_lines("no_such_suite", summary) == []

@@ -66,6 +66,14 @@ def test_log_prob_is_a_normalised_density_in_2d():
     np.testing.assert_allclose(total, 1.0, atol=1e-3)
 
 
+def test_fp_vae_warm_up_scales_with_the_suites_budget():
+    # 10,000 of the paper's 130,000 iterations -> 385 of 5,000.
+    model = fp_vae.FPVAE((28, 28, 1), latent_dim=2, warmup_iterations=10000,
+                         schedule_scale=5000 / 130000)
+    assert model.budget_schedules() == {
+        "FP-VAE KL warm-up (iterations)": 385}
+
+
 def test_fp_vae_anneals_beta_and_trains_the_flow():
     tf.keras.utils.set_random_seed(0)
     model = fp_vae.FPVAE((28, 28, 1), latent_dim=4, beta=0.5,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from flexae_tf.core import errors
 from flexae_tf.models import mask_aae
 
 # Narrow networks (tests/conftest.py), gin cleared around each test.
@@ -57,6 +58,25 @@ def test_schedule_interval_is_the_authors_rule():
     assert mask_aae.schedule_interval(8) == 75
     assert mask_aae.schedule_interval(48) == 5400
     assert mask_aae.schedule_interval(128) == 10000
+
+
+def test_schedule_scale_shortens_t_and_moves_the_first_doubling():
+    """A 5,000-iteration suite scales T by 5000 / 130000: m = 32 gives
+    T = 3600 * 0.03846 = 138, so p doubles first at iteration 552 (not
+    14,400) and the losses decay after 690."""
+    model = mask_aae.MaskAAE((28, 28, 1), latent_dim=32, critic_steps=1,
+                             schedule_scale=5000 / 130000)
+    assert model.interval == 138
+    assert model.budget_schedules() == {
+        "MaskAAE T (p doubles every 4 T; AE and mask losses x 0.2 after "
+        "5 T)": 138}
+    for step, (p, decay) in ((551, (2 / 32, 1.0)), (552, (4 / 32, 1.0)),
+                             (691, (4 / 32, 0.2))):
+        model.iteration.assign(step)
+        np.testing.assert_allclose(
+            [float(v) for v in model._schedules()], [p, decay], rtol=1e-6)
+    with pytest.raises(errors.UserError, match="schedule_scale"):
+        mask_aae.MaskAAE((28, 28, 1), latent_dim=4, schedule_scale=0.0)
 
 
 def test_train_step_updates_each_part_with_its_own_optimizer():

@@ -59,3 +59,19 @@ def test_flatness_over_the_last_fifth():
     assert math.isnan(paired.relative_change_over_tail({}))
     # A curve too coarse to have two points in its last fifth says so.
     assert math.isnan(paired.relative_change_over_tail({0: 1.0, 1: 2.0}))
+
+
+def test_steep_is_a_fall_of_more_than_five_percent_over_the_tail():
+    """The README's protocol: a curve still falling by more than 5 % over
+    its last 20 % of iterations is called steep beside the verdict."""
+    falling = {4000: 100.0, 4500: 97.0, 5000: 94.0}  # -6 %
+    flat = {4000: 100.0, 5000: 96.0}  # -4 %
+    rising = {4000: 100.0, 5000: 120.0}
+    assert paired.is_steep(falling) and paired.describe_flatness(
+        falling) == "-6.0 % (steep)"
+    assert not paired.is_steep(flat)
+    assert paired.describe_flatness(flat) == "-4.0 %"
+    assert not paired.is_steep(rising)
+    assert paired.describe_flatness(rising) == "+20.0 %"
+    assert not paired.is_steep({5000: 1.0})
+    assert paired.describe_flatness({5000: 1.0}) == "n/a"

@@ -38,6 +38,7 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
     report.text(budget.describe(), "Precision and recall: PRD F_1/8 and "
                 "F_8 (Sajjadi et al. 2018) in the same feature space.")
     context = f"{num_iterations} iterations, N = {num_samples}"
+    schedules = {}
     for dataset in datasets:
         rows, nacs, gen, learning = [], {}, {}, {}
         for name in models:
@@ -47,6 +48,7 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
                 report, dataset, name, results, budget, prd=True,
                 curves=learning))
             nacs[name] = results["nac"]
+            schedules.update(results["schedules"])
             gen[name] = results[budget.distance]["generation"]
         report.text(f"## {dataset}")
         report.table(distances.distance_headers(budget, prd=True), rows)
@@ -59,4 +61,11 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
                                learning, dataset, budget)
         plots.nac_figure(report, f"nac_{dataset}.png", nacs,
                          f"{dataset}, {context}")
+    if schedules:
+        report.text(
+            f"Budget-scaled schedules (the authors' values x "
+            f"{budget.schedule_scale:.4g} = {num_iterations} / "
+            f"{sheets.PAPER_ITERATIONS} iterations): " + "; ".join(
+                f"{name} = {value}" for name, value in schedules.items())
+            + ".")
     report.write()

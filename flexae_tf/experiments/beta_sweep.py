@@ -24,6 +24,7 @@ import gin
 from flexae_tf.core import errors
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import distances
+from flexae_tf.experiments import paired
 from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
@@ -74,7 +75,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
       network_sheet: narrow CPU networks, or None for the dataset
         sheets' (authors') widths.
       curve_interval: iterations between learning-curve evaluations (0:
-        none; projection features only).
+        none), as latent_dim's.
       evaluate_fn: model_metrics.evaluate's contract (tests).
 
     Returns:
@@ -86,7 +87,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
     if any(b < 0 for b in betas):
         raise errors.UserError(
             f"beta_sweep.betas={tuple(betas)}; every beta must be >= 0.")
-    budget = budget_lib.Budget.of(budget_args)
+    # FP-VAE's warm-up is this suite's own knob (warmup_fraction).
+    budget = budget_lib.Budget.of(budget_args, scale_schedules=False)
     report = report_lib.Report(
         "beta_sweep", out_dir, "beta_sweep: FID against beta "
         "(learned-priors paper, Fig. 3)")
@@ -118,6 +120,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                     ys.append(fids[kind])
                 rows.append([dataset, name, f"{beta:g}", it, n,
                              fids["reconstruction"], fids["generation"],
+                             paired.describe_flatness(
+                                 dict(zip(*learning[label]))),
                              f"{results['train_seconds']:.0f}"])
         for kind in ("reconstruction", "generation"):
             filename = f"{kind}_vs_beta_{dataset}.png"
@@ -133,6 +137,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                                learning, dataset, budget)
     report.table(["dataset", "model", "beta", "iterations", "N",
                   f"recon {budget.label}", f"gen {budget.label}",
+                  f"gen. {budget.curve_label}, change over the last 20 %",
                   "train seconds"], rows)
     report.write()
     return rows

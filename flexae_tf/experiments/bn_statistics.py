@@ -25,6 +25,7 @@ from flexae_tf.core import cpu
 from flexae_tf.data import datasets as data
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import budget as budget_lib
+from flexae_tf.experiments import distances
 from flexae_tf.experiments import formatting
 from flexae_tf.experiments import paired
 from flexae_tf.experiments import report as report_lib
@@ -60,14 +61,15 @@ def reconstruction_errors(model, dataset, num_images, batch_size):
 
 @gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)
 def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
-                  model="FlexAE-SR", seeds=(0, 1, 2), num_iterations=1000,
+                  model="FlexAE-SR", seeds=(0, 1, 2), num_iterations=5000,
                   num_samples=2100, batch_size=64, features="inception",
                   projection_dim=64, network_sheet=sheets.CPU_SHEET,
-                  evaluate_fn=None):
+                  curve_interval=500, evaluate_fn=None):
     """Trains `model` once per (seed, policy) and applies the rule.
 
     Args: see `budget.Budget`; `seeds` are `train.seed` and
-    `make_model.seed` of each pair.
+    `make_model.seed` of each pair; `curve_interval` as latent_dim's
+    (each policy's curve uses its own moving statistics).
     """
     budget_args = locals()
     budget_lib.check_names([dataset], [model], features)
@@ -90,7 +92,7 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
         f"Machine: {cpu.describe()}.",
         "Paper column: none; the FlexAE paper does not study this choice "
         "(the authors' code uses 'all').")
-    rows, kids = [], {policy: [] for policy in POLICIES}
+    rows, kids, learning = [], {policy: [] for policy in POLICIES}, {}
     for seed in seeds:
         for policy in POLICIES:
             bindings = [f"train.seed = {seed}", f"make_model.seed = {seed}",
@@ -106,6 +108,9 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
             kid, kid_std = results["kid"], results.get("kid_std", {})
             kids[policy].append(kid["generation"])
             it = results["iteration"]
+            steps, values = distances.curve_rows(report, dataset, name,
+                                                 results, budget)
+            learning[f"{policy}, seed {seed}"] = (steps, values)
             for metric, value in (
                     ("generation_KID", kid["generation"]),
                     ("reconstruction_KID", kid["reconstruction"]),
@@ -121,20 +126,30 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                          results["fid"]["generation"],
                          results["fid"]["reconstruction"],
                          mse["inference"], mse["training"],
+                         paired.describe_flatness(dict(zip(steps, values))),
                          f"{results['train_seconds']:.0f}"])
     report.table(["seed", "bn_statistics", "iterations", "KID gen.",
                   "KID recon.", f"FID gen. (N = {num_samples})",
                   "FID recon.", "recon. MSE, moving stats",
-                  "recon. MSE, batch stats", "train seconds"], rows,
+                  "recon. MSE, batch stats",
+                  f"gen. {budget.curve_label}, change over the last 20 %",
+                  "train seconds"], rows,
                  "KID +- its block standard error; MSE: squared error "
                  "summed over pixels, mean over validation images.")
+    distances.curve_figure(report, "learning_curves.png", learning, dataset,
+                           budget)
     result = (paired.compare(kids["reconstruction"], kids["all"])
               if len(seeds) > 1 else None)
     default = ("reconstruction" if result and result.verdict == paired.HOLDS
                else "all")
+    steep = [label for label, (steps, values) in learning.items()
+             if paired.is_steep(dict(zip(steps, values)))]
     report.text(
         "Claim 'reconstruction has the lower generation KID': " + (
-            result.describe() if result else "one seed, no test") + ".",
+            result.describe() if result else "one seed, no test") + "." + (
+            f" Still steep at the end (learning curve falling by more than "
+            f"{-100 * paired.STEEP_CHANGE:g} % over the last 20 %): "
+            f"{', '.join(steep)}." if steep else ""),
         f"Default by the rule: FlexAE.bn_statistics = '{default}'.")
     report.write()
     return {"rows": rows, "paired": result, "default": default}

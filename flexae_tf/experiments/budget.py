@@ -54,6 +54,8 @@ class Budget:
       distance: the tables' distance, "fid" or "kid".
       network_sheet: narrow CPU networks, or None for the dataset sheets'
         (authors') widths.
+      scale_schedules: scale the schedules that depend on the budget
+        (sheets.SCHEDULED_MODELS) by num_iterations / the paper's 130k.
       gin_files, gin_bindings: the user's, applied to every model after
         its sheets.
       evaluate_fn: model_metrics.evaluate's contract (tests), or None.
@@ -68,6 +70,7 @@ class Budget:
     projection_dim: int = 64
     distance: str = "fid"
     network_sheet: Optional[str] = None
+    scale_schedules: bool = True
     gin_files: Sequence[str] = ()
     gin_bindings: Sequence[str] = ()
     evaluate_fn: Optional[Callable] = None
@@ -138,30 +141,62 @@ class Budget:
         return ("Inception pool_3 (FID)" if self.features == "inception"
                 else self.feature_fn.protocol)
 
+    @functools.cached_property
+    def _curve_features(self):
+        """The periodic evaluation's features (train.eval_features)."""
+        return features_lib.RandomProjectionFeatures()
+
     @property
-    def curve_features(self):
-        """train.eval_features whose periodic FIDs are in this budget's
-        space (the trainer's projection is the default one), or None:
-        then no learning curve."""
-        if self.features == "inception":
-            return "inception"
-        default = features_lib.RandomProjectionFeatures()
-        return ("random_projection"
-                if self.protocol == default.protocol else None)
+    def curve_label(self):
+        """The learning curves' distance: FD on the trainer's default
+        projection (Inception curves would cost more than the training on
+        a CPU), whatever the tables' metric."""
+        return f"FD[proj-{self._curve_features.dim}]"
+
+    @property
+    def curve_protocol(self):
+        return self._curve_features.protocol
+
+    @property
+    def curve_in_table_space(self):
+        """Whether the curve's points and the tables' metric are one
+        distance, so the final value ends the curve."""
+        return (self.distance == "fid" and self.features == "projection"
+                and self.protocol == self.curve_protocol)
 
     def curve_bindings(self):
-        """Gin bindings of the periodic evaluation that draws the curve.
-
-        Projection features only, since Inception curves would cost more
-        than the training on a CPU.
-        """
-        if (not self.curve_interval or self.distance != "fid"
-                or self.curve_features != "random_projection"):
+        """Gin bindings of the periodic evaluation that draws the curve:
+        the trainer's default projection at the budget's N, every
+        `curve_interval` iterations (none when it is 0 or longer than
+        the run)."""
+        if not 0 < self.curve_interval <= self.num_iterations:
             return []
+        if self.num_samples <= self._curve_features.dim:
+            raise errors.UserError(
+                f"curve_interval={self.curve_interval} draws learning curves "
+                f"of {self.curve_label}, which needs num_samples > "
+                f"{self._curve_features.dim}; got {self.num_samples}. Raise "
+                "N or set the suite's curve_interval = 0.")
         return [f"train.eval_interval = {self.curve_interval}",
                 "train.eval_metrics = ('fid',)",
                 f"train.eval_num_samples = {self.num_samples}",
-                f"train.eval_features = '{self.curve_features}'"]
+                "train.eval_features = 'random_projection'"]
+
+    @property
+    def schedule_scale(self):
+        """num_iterations over the paper's: what budget-scaled schedules
+        are multiplied by (1 where they are not scaled)."""
+        if not self.scale_schedules:
+            return 1.0
+        return self.num_iterations / sheets.PAPER_ITERATIONS
+
+    def schedule_bindings(self, model_name):
+        """Gin bindings that scale `model_name`'s budget-dependent
+        schedules (none for models without them)."""
+        configurable = sheets.SCHEDULED_MODELS.get(model_name)
+        if configurable is None or not self.scale_schedules:
+            return []
+        return [f"{configurable}.schedule_scale = {self.schedule_scale!r}"]
 
     def describe_training(self):
         networks = (f"narrow networks ({self.network_sheet})"

@@ -7,21 +7,25 @@ the report, and its learning curve (`curve_rows`, `curve_figure`).
 import os
 
 from flexae_tf.experiments import formatting
+from flexae_tf.experiments import paired
 from flexae_tf.experiments import plots
 
 
 def curve_rows(report, dataset, name, results, budget):
     """CSV rows of the learning curve; returns it as ([iterations], [gen]).
 
-    The rows carry the final metric's name at earlier iterations, so
-    `seeds.seed_summary` plots their mean over seeds.
+    The points are `budget.curve_label` distances. Where that is also the
+    tables' metric, the final value ends the curve, so `seeds.seed_summary`
+    plots the mean over seeds of one metric up to the tables' number.
     """
     it, n = results["iteration"], results["num_samples"]
-    curve = {k: v for k, v in results["curve"].items() if k < it}
+    curve = dict(results["curve"])
+    if budget.curve_in_table_space:
+        curve = {k: v for k, v in curve.items() if k < it}
+        curve[it] = results[budget.distance]["generation"]
     for step, value in sorted(curve.items()):
-        report.result(dataset, name, f"generation_{budget.label}", value,
-                      step, n, budget.protocol)
-    curve[it] = results[budget.distance]["generation"]
+        report.result(dataset, name, f"generation_{budget.curve_label}",
+                      value, step, n, budget.curve_protocol)
     return sorted(curve), [curve[k] for k in sorted(curve)]
 
 
@@ -30,11 +34,11 @@ def curve_figure(report, filename, curves, dataset, budget):
     if max((len(x) for x, _ in curves.values()), default=0) < 2:
         return
     plots.plot_curves(os.path.join(report.out_dir, filename), curves,
-                      "iteration", f"generation {budget.label}",
+                      "iteration", f"generation {budget.curve_label}",
                       f"{dataset}: learning curves, N = "
                       f"{budget.num_samples}", log_y=True)
-    report.figure(filename, f"{dataset}: generation {budget.label} during "
-                  f"training (train.eval_interval), N = "
+    report.figure(filename, f"{dataset}: generation {budget.curve_label} "
+                  f"during training (train.eval_interval), N = "
                   f"{budget.num_samples}; the budget should be past the "
                   "steep part.")
 
@@ -44,12 +48,13 @@ def distance_row(report, dataset, name, results, budget, prd=False,
     """Table row + CSV rows for the FID (and PRD) numbers of one model.
 
     With `curves` (a dict), also the model's learning curve, into
-    curves[name].
+    curves[name]. The row ends with the curve's flatness check.
     """
     it, n = results["iteration"], results["num_samples"]
     fids = results[budget.distance]
+    steps, values = curve_rows(report, dataset, name, results, budget)
     if curves is not None:
-        curves[name] = curve_rows(report, dataset, name, results, budget)
+        curves[name] = (steps, values)
     report.result(dataset, name, f"reconstruction_{budget.label}",
                   fids["reconstruction"], it, n, budget.protocol)
     report.result(dataset, name, f"generation_{budget.label}",
@@ -67,7 +72,8 @@ def distance_row(report, dataset, name, results, budget, prd=False,
             report.result(dataset, name, key, results["prd"][key], it, n,
                           budget.protocol)
             row.append(results["prd"][key])
-    return row + [f"{formatting.fmt(results['nac'])} "
+    return row + [paired.describe_flatness(dict(zip(steps, values))),
+                  f"{formatting.fmt(results['nac'])} "
                   f"({results['nac_dimensions']})",
                   f"{results['train_seconds']:.0f}"]
 
@@ -76,4 +82,5 @@ def distance_headers(budget, prd=False):
     """The headers of `distance_row`'s rows."""
     return (["model", "iterations", "N", f"recon {budget.label}",
              f"gen {budget.label}"] + (["precision", "recall"] if prd else [])
-            + ["NAC (dims)", "train seconds"])
+            + [f"gen. {budget.curve_label}, change over the last 20 %",
+               "NAC (dims)", "train seconds"])

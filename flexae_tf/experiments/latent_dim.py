@@ -26,7 +26,8 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
     """Table 3: reconstruction and generation FID against latent size m.
 
     `curve_interval`: iterations between the learning-curve evaluations
-    (0: none; projection features only). The other arguments: see
+    (0: none), FD on the trainer's 64-d projection whatever `features`
+    is (`budget.curve_label`). The other arguments: see
     `budget.Budget`.
     """
     budget_args = locals()

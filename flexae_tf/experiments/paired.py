@@ -18,6 +18,9 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
+# A learning curve whose metric still falls by more than this fraction
+# over its last 20 % of iterations is "steep" (README, "Protocol").
+STEEP_CHANGE = -0.05
 HOLDS, DOES_NOT_HOLD, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 
 
@@ -100,3 +103,19 @@ def relative_change_over_tail(curve, tail=0.2):
         return math.nan
     first, last = curve[inside[0]], curve[inside[-1]]
     return (last - first) / first if first else math.nan
+
+
+def is_steep(curve, tail=0.2):
+    """Whether the curve still falls by more than STEEP_CHANGE over its
+    tail (False where it has too few points to tell)."""
+    return relative_change_over_tail(curve, tail) < STEEP_CHANGE
+
+
+def describe_flatness(curve, tail=0.2):
+    """The flatness check as a report prints it, e.g. "-2.1 %" or
+    "-12.4 % (steep)"; "n/a" for a curve without two points in its tail."""
+    change = relative_change_over_tail(curve, tail)
+    if math.isnan(change):
+        return "n/a"
+    return f"{100 * change:+.1f} %" + (" (steep)" if is_steep(curve, tail)
+                                       else "")

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from flexae_tf.core import files
+from flexae_tf.experiments import claims
 from flexae_tf.experiments import formatting
 from flexae_tf.experiments import plots
 from flexae_tf.experiments import report
@@ -19,7 +20,8 @@ def seed_summary(suite, out_dir, seed_dirs, title):
     Rows of the seeds' results.csv files that agree on dataset, model,
     metric, iterations, N and features are pooled. Writes
     <out_dir>/report.md (the last iteration of every metric as mean +- sd
-    with each seed's value, and links to the seeds' own reports), a
+    with each seed's value, links to the seeds' own reports and the
+    verdicts of the suite's pre-registered claims, `claims.CLAIMS`), a
     results.csv with `value` = mean plus `std` (sample standard deviation,
     ddof = 1), `n` and `seed_values`, and one mean-curve plot per metric
     recorded at several iterations.
@@ -58,6 +60,7 @@ def seed_summary(suite, out_dir, seed_dirs, title):
     lines += ["", formatting.markdown_table(
         ["dataset", "model", "metric", "iterations", "mean +- sd",
          "per seed"], table), ""]
+    lines += claims.verdict_lines(suite, summary)
     for metric in sorted({m for _, _, m in last}):
         lines += _mean_curve(suite, out_dir, summary, metric, seeds)
     files.write_atomically(os.path.join(out_dir, "report.md"),

@@ -21,3 +21,10 @@ MODEL_SHEETS = {
     "FlexAE": "gin/flexae.gin",
     "FlexAE-SR": "gin/flexae_sr.gin",
 }
+
+# The FlexAE paper's iterations per model (Sec. 5): the reference of the
+# schedules a shorter budget scales (`budget.Budget.schedule_bindings`).
+PAPER_ITERATIONS = 130000
+# Display name: gin configurable whose `schedule_scale` shortens its
+# budget-dependent schedules (MaskAAE's T, FP-VAE's KL warm-up).
+SCHEDULED_MODELS = {"MaskAAE": "MaskAAE", "FP-VAE": "FPVAE"}

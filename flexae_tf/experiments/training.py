@@ -55,7 +55,8 @@ def train_model(directory, dataset, model_name, budget, bindings=()):
         f"{budget.batch_size}", f"train.log_interval = {min(n, 50)}",
         f"train.image_interval = {interval}",
         f"train.checkpoint_interval = {interval}"] + budget.curve_bindings()
-        + list(bindings) + list(budget.gin_bindings))
+        + budget.schedule_bindings(model_name) + list(bindings)
+        + list(budget.gin_bindings))
     logging.info("Training %s on %s in %s", model_name, dataset, directory)
     start = time.time()
     model = train_lib.train(directory)
@@ -63,24 +64,24 @@ def train_model(directory, dataset, model_name, budget, bindings=()):
 
 
 def learning_curve(directory, budget):
-    """{iteration: generation distance} of the periodic evaluations.
+    """{iteration: generation FD} of the periodic evaluations, or {}.
 
     Models trained with `train.eval_interval` > 0 (the budget's
-    `curve_interval`, or the user's bindings) log FIDs as they train;
-    they are the suite's learning curve when they are in the suite's
-    feature space and N, else {}.
+    `curve_interval`, or the user's bindings) log a FID in the trainer's
+    projection space as they train (`budget.curve_label`): the suite's
+    learning curve when its N is the suite's.
     """
     train = gin.get_bindings("train")
-    if not train.get("eval_interval") or budget.distance != "fid":
+    if not train.get("eval_interval"):
         return {}
     features = train.get("eval_features", "inception")
-    if (features != budget.curve_features
+    if (features != "random_projection"
             or train.get("eval_num_samples", 10000) != budget.num_samples):
         logging.warning(
             "No learning curve in %s: train.eval_features=%r, "
-            "eval_num_samples=%s differ from the suite's %s, N = %d.",
+            "eval_num_samples=%s; the suites' curves are %s at N = %d.",
             directory, features, train.get("eval_num_samples"),
-            budget.protocol, budget.num_samples)
+            budget.curve_label, budget.num_samples)
         return {}
     return events.read_scalars(os.path.join(directory, "train"),
                                "eval/fid/generation")
@@ -162,6 +163,7 @@ def run_model(out_dir, dataset, model_name, budget, metrics, tag="",
     results["train_seconds"] = training_seconds(directory, seconds, trained)
     results["model_dir"] = directory
     results["curve"] = learning_curve(directory, budget)
+    results["schedules"] = model.budget_schedules()
     logging.info("%s %s%s: %s", dataset, model_name, tag, {
         k: v for k, v in results.items() if k in ("fid", "kid", "prd", "nac")})
     return results

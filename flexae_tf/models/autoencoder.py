@@ -212,6 +212,11 @@ class AutoEncoderModel(keras.Model):
         return loss, penalty
 
     # ----------------------------------------------------------- inference
+    def budget_schedules(self):
+        """{description: value} of the schedules that scale with a suite's
+        budget (`schedule_scale`); reports state them."""
+        return {}
+
     def encode(self, images):
         return self.encoder(images, training=False)
 

@@ -34,8 +34,8 @@ class FPVAE(vae.VAE):
     """VAE + flow prior, beta-weighted KL with linear warm-up."""
 
     def __init__(self, image_shape, latent_dim=8, beta=1.0,
-                 warmup_iterations=10000, learning_rate=2e-4, seed=0,
-                 name="fp_vae"):
+                 warmup_iterations=10000, learning_rate=2e-4,
+                 schedule_scale=1.0, seed=0, name="fp_vae"):
         """Builds the networks and the flow.
 
         Args:
@@ -47,16 +47,21 @@ class FPVAE(vae.VAE):
           warmup_iterations: beta grows linearly from 0 over these
             iterations (0: beta from the start).
           learning_rate: Adam step (encoder, decoder and flow together).
+          schedule_scale: multiplies warmup_iterations (the suites set
+            their budget over the paper's 130k iterations).
           seed: seed of the training random stream.
           name: model name.
         """
         self.beta = float(beta)
-        self.warmup_iterations = int(warmup_iterations)
+        self.warmup_iterations = round(warmup_iterations * schedule_scale)
         super().__init__(image_shape, latent_dim=latent_dim, kl_weight=beta,
                          learning_rate=learning_rate, seed=seed, name=name)
         self.flow = flows.FlowPrior(latent_dim)
         self.flow(ops.zeros((1, latent_dim)))
         self.flow.inverse(ops.zeros((1, latent_dim)))
+
+    def budget_schedules(self):
+        return {"FP-VAE KL warm-up (iterations)": self.warmup_iterations}
 
     def _log_names(self):
         return ["recon_loss", "kl", "beta"]
