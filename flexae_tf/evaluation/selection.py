@@ -52,8 +52,8 @@ def _usable(model, candidates, skipped):
         yield iteration, prefix
 
 
-def _validation_scores(model, dataset, candidates, num_samples, feature_fn,
-                       batch_size, seed, skipped):
+def validation_scores(model, dataset, candidates, num_samples, feature_fn,
+                      batch_size, seed, skipped):
     """{iteration: {"fid", "kid", ...}} of generation vs validation."""
     _, real_features = features_lib.real_features(
         dataset, "validation", num_samples, feature_fn, batch_size)
@@ -103,8 +103,8 @@ def run_protocol(model, dataset, candidates, protocol, metrics,
     if protocol == "standard":
         _, validation_count = data.load_images(dataset, "validation")
         n_val = min(num_samples, validation_count)
-        scores = _validation_scores(model, dataset, candidates, n_val,
-                                    feature_fn, batch_size, seed, skipped)
+        scores = validation_scores(model, dataset, candidates, n_val,
+                                   feature_fn, batch_size, seed, skipped)
         window = _window(candidates, scores, skipped)
         best = min(scores, key=lambda it: scores[it]["fid"])
         eval_checkpoints.restore(model, dict(candidates)[best])

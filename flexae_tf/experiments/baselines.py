@@ -22,7 +22,8 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
               models=tuple(sheets.MODEL_SHEETS), num_iterations=500,
               num_samples=2000, batch_size=64, features="projection",
               projection_dim=64, network_sheet=sheets.CPU_SHEET,
-              curve_interval=100, distance="fid", evaluate_fn=None):
+              curve_interval=100, select_on_validation=False,
+              distance="fid", evaluate_fn=None):
     """Tables 1, 2: every model, same iterations, FID and precision/recall.
 
     `curve_interval`: as latent_dim's. `distance`: the tables' distance,

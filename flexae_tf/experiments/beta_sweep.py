@@ -55,7 +55,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                latent_dim=8, warmup_fraction=0.2, num_iterations=500,
                num_samples=2000, batch_size=64, features="projection",
                projection_dim=64, network_sheet=sheets.CPU_SHEET,
-               curve_interval=100, evaluate_fn=None):
+               curve_interval=100, select_on_validation=False,
+               evaluate_fn=None):
     """Fig. 3: reconstruction and generation FID against beta.
 
     Args:
@@ -76,6 +77,7 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
         sheets' (authors') widths.
       curve_interval: iterations between learning-curve evaluations (0:
         none), as latent_dim's.
+      select_on_validation: see `budget.Budget`.
       evaluate_fn: model_metrics.evaluate's contract (tests).
 
     Returns:
@@ -115,6 +117,11 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                 for kind in ("reconstruction", "generation"):
                     report.result(dataset, label, f"{kind}_{budget.label}",
                                   fids[kind], it, n, budget.protocol)
+                    if kind in results.get("kid", {}):  # N < 10,000
+                        report.result(dataset, label,
+                                      f"{kind}_{budget.kid_label}",
+                                      results["kid"][kind], it, n,
+                                      budget.protocol)
                     xs, ys = curves.setdefault((kind, name), ([], []))
                     xs.append(beta)
                     ys.append(fids[kind])

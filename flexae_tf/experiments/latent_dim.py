@@ -22,7 +22,8 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                models=("WAE-GAN", "FlexAE-SR"), num_iterations=500,
                num_samples=2000, batch_size=64, features="projection",
                projection_dim=64, network_sheet=sheets.CPU_SHEET,
-               curve_interval=100, evaluate_fn=None):
+               curve_interval=100, select_on_validation=False,
+               evaluate_fn=None):
     """Table 3: reconstruction and generation FID against latent size m.
 
     `curve_interval`: iterations between the learning-curve evaluations

@@ -20,9 +20,11 @@ from flexae_tf.core import cli
 from flexae_tf.core import events
 from flexae_tf.core import files
 from flexae_tf.data import datasets as data
+from flexae_tf.evaluation import selection
 from flexae_tf.experiments import sheets
 from flexae_tf.metrics import codes as code_metrics
 from flexae_tf.storage import checkpoints
+from flexae_tf.storage import eval_checkpoints
 from flexae_tf.training import train_lib
 
 _CACHE = "experiment_evaluations.json"
@@ -55,7 +57,8 @@ def train_model(directory, dataset, model_name, budget, bindings=()):
         f"{budget.batch_size}", f"train.log_interval = {min(n, 50)}",
         f"train.image_interval = {interval}",
         f"train.checkpoint_interval = {interval}"] + budget.curve_bindings()
-        + budget.schedule_bindings(model_name) + list(bindings)
+        + budget.selection_bindings() + budget.schedule_bindings(model_name)
+        + list(bindings)
         + list(budget.gin_bindings))
     logging.info("Training %s on %s in %s", model_name, dataset, directory)
     start = time.time()
@@ -111,6 +114,44 @@ def _cached(path, key, compute):
     return cache[key]
 
 
+def select_checkpoint(model, directory, dataset, budget):
+    """Restores the evaluation checkpoint with the lowest validation
+    generation FD in `budget.selection_features`.
+
+    The test split never takes part in the choice. Scores are cached in
+    the model_dir like the evaluations.
+
+    Returns:
+      {"iteration": chosen, "scores": {iteration: validation FD}, "split",
+       "num_samples", "features"}.
+
+    Raises:
+      checkpoints.CheckpointError: no checkpoint to choose from (without
+        evaluation checkpoints, the resume checkpoints on disk are the
+        candidates, with a warning).
+    """
+    candidates = eval_checkpoints.list_checkpoints(directory)
+    _, validation_count = data.load_images(dataset, "validation")
+    n = min(budget.num_samples, validation_count)
+    features = budget.selection_features
+
+    def compute():
+        skipped = {}
+        scores = selection.validation_scores(model, dataset, candidates, n,
+                                             features, 250, 0, skipped)
+        return {"scores": {str(it): s["fid"] for it, s in scores.items()},
+                "skipped": skipped}
+
+    key = json.dumps(["selection", [it for it, _ in candidates], n,
+                      features.protocol])
+    chosen = _cached(os.path.join(directory, _CACHE), key, compute)
+    scores = {int(it): v for it, v in chosen["scores"].items()}
+    best = min(scores, key=scores.get)
+    eval_checkpoints.restore(model, dict(candidates)[best])
+    return {"iteration": best, "scores": scores, "split": "validation",
+            "num_samples": n, "features": features.protocol}
+
+
 def evaluate_model(model, directory, dataset, metrics, budget):
     """The budget's evaluation + NAC, cached per (iteration, N, ...)."""
     iteration = int(model.iteration.numpy())
@@ -159,7 +200,11 @@ def run_model(out_dir, dataset, model_name, budget, metrics, tag="",
     model, seconds = train_model(directory, dataset, model_name, budget,
                                  bindings)
     trained = checkpoints.latest(directory) != before
+    selected = (select_checkpoint(model, directory, dataset, budget)
+                if budget.select_on_validation else None)
     results = evaluate_model(model, directory, dataset, metrics, budget)
+    if selected:
+        results["selected_by"] = selected
     results["train_seconds"] = training_seconds(directory, seconds, trained)
     results["model_dir"] = directory
     results["curve"] = learning_curve(directory, budget)
