@@ -499,23 +499,22 @@ def test_bn_statistics_suite_pairs_policies_on_the_validation_split(
         "bn_statistics.features = 'projection'",
         "bn_statistics.projection_dim = 8", "bn_statistics.curve_interval = 1"]
     result = runner.run_suite("bn_statistics", str(tmp_path),
-                              gin_bindings=bindings, iterations=5,
+                              gin_bindings=bindings, iterations=2,
                               num_samples=72)
     out = os.path.join(tmp_path, "bn_statistics")
     report, csv_rows = _check_outputs(out, ["learning_curves.png"])
-    # Each policy's learning curve (its own moving statistics) and the
-    # flatness check over its last 20 %: iterations 4 and 5 of 1..5.
+    # Each policy's learning curve (its own moving statistics) and its
+    # flatness check (paired_test checks the arithmetic; two points leave
+    # the last 20 % with one, so "n/a").
     curve = [r for r in csv_rows
              if r["metric"] == "generation_FD[proj-64]"]
     assert {(r["model"], r["iterations"]) for r in curve} == {
         (f"FlexAE-SR bn={p} seed={s}", str(i))
-        for p in ("all", "reconstruction") for s in (0, 1)
-        for i in range(1, 6)}
+        for p in ("all", "reconstruction") for s in (0, 1) for i in (1, 2)}
     for row in result["rows"]:
         values = {int(r["iterations"]): float(r["value"]) for r in curve
                   if r["model"] == f"FlexAE-SR bn={row[1]} seed={row[0]}"}
-        change = 100 * (values[5] - values[4]) / values[4]
-        assert row[-2].startswith(f"{change:+.1f} %")
+        assert row[-2] == paired.describe_flatness(values) == "n/a"
     assert "change over the last 20 %" in report
     assert [(r[0], r[1]) for r in result["rows"]] == [
         (0, "all"), (0, "reconstruction"), (1, "all"),
