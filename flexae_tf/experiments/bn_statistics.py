@@ -140,8 +140,9 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
                            budget)
     result = (paired.compare(kids["reconstruction"], kids["all"])
               if len(seeds) > 1 else None)
-    default = ("reconstruction" if result and result.verdict == paired.HOLDS
-               else "all")
+    # One seed cannot decide: the rule needs the paired test.
+    default = (None if result is None else "reconstruction"
+               if result.verdict == paired.HOLDS else "all")
     steep = [label for label, (steps, values) in learning.items()
              if paired.is_steep(dict(zip(steps, values)))]
     report.text(
@@ -150,7 +151,8 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
             f" Still steep at the end (learning curve falling by more than "
             f"{-100 * paired.STEEP_CHANGE:g} % over the last 20 %): "
             f"{', '.join(steep)}." if steep else ""),
-        f"Default by the rule: FlexAE.bn_statistics = '{default}'.")
+        f"Default by the rule: FlexAE.bn_statistics = '{default}'."
+        if default else "Default by the rule: not decided by one seed.")
     report.write()
     return {"rows": rows, "paired": result, "default": default}
 
