@@ -540,7 +540,9 @@ def test_bn_statistics_suite_pairs_policies_on_the_validation_split(
                   if "moving_mean" in v.path] for w in weights]
         assert any(not np.allclose(a, b) for a, b in zip(*means))
     metrics = {r["metric"] for r in csv_rows}
-    assert {"generation_KID", "reconstruction_MSE_inference",
+    # Named by the suite's features (projection here, KID on Inception).
+    assert {"generation_KID[proj-8]", "generation_FD[proj-8]",
+            "reconstruction_MSE_inference",
             "reconstruction_MSE_training"} <= metrics
     assert all(np.isfinite(float(r["value"])) for r in csv_rows)
 
