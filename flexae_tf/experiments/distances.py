@@ -20,8 +20,7 @@ def curve_rows(report, dataset, name, results, budget):
     """
     it, n = results["iteration"], results["num_samples"]
     curve = dict(results["curve"])
-    if budget.curve_in_table_space:
-        curve = {k: v for k, v in curve.items() if k < it}
+    if budget.curve_in_table_space:  # (it: the checkpoint scored)
         curve[it] = results[budget.distance]["generation"]
     for step, value in sorted(curve.items()):
         report.result(dataset, name, f"generation_{budget.curve_label}",
