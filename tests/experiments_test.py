@@ -27,6 +27,7 @@ from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import paired
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import runner
+from flexae_tf.experiments import seeds as seeds_lib
 from flexae_tf.experiments import sheets
 from flexae_tf.experiments import synthetic_models
 from flexae_tf.experiments import synthetic_suites
@@ -588,19 +589,31 @@ def test_learning_curves_need_more_samples_than_the_projection():
                              curve_interval=5).curve_bindings() == []
 
 
-def test_claims_are_judged_per_dataset_at_the_last_common_iteration():
-    claim = claims.Claim("C9", "generation_kid", "A", "B")
-    summary = {
-        ("mnist", "A", "generation_kid", 100): (0, 0, [9.0, 9.0, 9.0]),
-        ("mnist", "A", "generation_kid", 500): (0, 0, [1.0, 2.0, 3.0]),
-        ("mnist", "B", "generation_kid", 500): (0, 0, [2.0, 3.5, 4.0]),
-        ("fashion", "A", "generation_kid", 500): (0, 0, [1.0, 2.0]),
-        ("fashion", "B", "generation_kid", 400): (0, 0, [2.0, 3.0]),
-        ("mnist", "C", "generation_kid", 500): (0, 0, [0.0, 0.0, 0.0])}
+def test_claims_pair_each_seeds_last_row_by_seed(tmp_path):
+    """Each seed's last row of the metric, paired by seed; a checkpoint
+    chosen on validation may sit at another iteration in each seed."""
+    claim = claims.Claim("C9", "generation_kid", "A", "B", "none")
+    rows = {  # seed: [(dataset, model, iteration, value)]
+        0: [("mnist", "A", 100, 9.0), ("mnist", "A", 500, 1.0),
+            ("mnist", "B", 500, 2.0), ("fashion", "A", 500, 1.0),
+            ("fashion", "B", 500, 2.0), ("mnist", "C", 500, 0.0)],
+        1: [("mnist", "A", 100, 9.0), ("mnist", "A", 450, 2.0),
+            ("mnist", "B", 500, 3.5), ("fashion", "A", 500, 2.0)],
+        2: [("mnist", "A", 100, 9.0), ("mnist", "A", 500, 3.0),
+            ("mnist", "B", 350, 4.0)]}
+    seed_dirs = {}
+    for seed, entries in rows.items():
+        report = report_lib.Report("toy", str(tmp_path / f"seed_{seed}"), "t")
+        for dataset, model, iteration, value in entries:
+            report.result(dataset, model, "generation_kid", value, iteration,
+                          100)
+        report.write()
+        seed_dirs[seed] = report.out_dir
     original = dict(claims.CLAIMS)
     claims.CLAIMS["toy"] = (claim,)
     try:
-        lines = claims.verdict_lines("toy", summary)
+        lines = claims.verdict_lines("toy", seeds_lib.last_per_seed(
+            seed_dirs))
     finally:
         claims.CLAIMS.clear()
         claims.CLAIMS.update(original)
@@ -608,8 +621,9 @@ def test_claims_are_judged_per_dataset_at_the_last_common_iteration():
     # d = (1, 1.5, 1): mean 1.167, SD 0.289, t = 7.0 (2 df), p = 0.0099.
     assert paired.compare([1.0, 2.0, 3.0], [2.0, 3.5, 4.0]).describe() in text
     assert "t = 7 (2 df)" in text and "holds" in text
-    assert "C9 (fashion): not judged" in text
-    assert claims.verdict_lines("no_such_suite", summary) == []
+    assert "iteration 350 / 450 / 500, seeds [0, 1, 2]" in text
+    assert "C9 (fashion): not judged" in text  # B has seed 0 only.
+    assert claims.verdict_lines("no_such_suite", {}) == []
 
 
 def test_registered_claims_name_rows_their_suites_write():
@@ -677,7 +691,7 @@ def test_c4_rule_by_hand():
     paper_pms = {"Tr-Tr": 4.72, "Gen-Tr": 4.66, "Tr-Te": 4.77, "Gen-Te": 4.66}
     paper_ims = {"Tr-Tr": 7.11, "Gen-Tr": 7.10, "Tr-Te": 7.12, "Gen-Te": 7.12}
     verdict, reason = suite.c4_verdict(paper_pms, paper_ims)
-    assert verdict == suite.HOLDS
+    assert verdict == paired.HOLDS
     assert "PMS Gen-Tr -1.3 % from Tr-Tr" in reason
     # Ours at 500 iterations (results/memorization): IMS Gen-Te 30 % above
     # Tr-Te, far off the data, so C4 cannot be judged there.
@@ -689,4 +703,4 @@ def test_c4_rule_by_hand():
     assert verdict == suite.NOT_TESTABLE and "exceeds Tr-Te by 30 %" in reason
     # On the data but copying: Gen-Tr 20 % below Tr-Tr.
     copying = dict(paper_ims, **{"Gen-Tr": 0.8 * 7.11})
-    assert suite.c4_verdict(paper_pms, copying)[0] == suite.DOES_NOT_HOLD
+    assert suite.c4_verdict(paper_pms, copying)[0] == paired.DOES_NOT_HOLD

@@ -11,6 +11,7 @@ import gin
 
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import formatting
+from flexae_tf.experiments import paired
 from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
@@ -26,8 +27,7 @@ _PAIRS = ("Tr-Tr", "Gen-Tr", "Tr-Te", "Gen-Te")
 # are far from training images too, which says nothing of memorization.
 CLOSE = 0.05
 ON_DATA = 0.10
-HOLDS, DOES_NOT_HOLD, NOT_TESTABLE = ("holds", "does not hold",
-                                      "not testable")
+NOT_TESTABLE = "not testable"
 
 
 def c4_verdict(pixel, features):
@@ -49,7 +49,7 @@ def c4_verdict(pixel, features):
     text = ", ".join(f"{space} Gen-Tr {100 * gap:+.1f} % from Tr-Tr"
                      for space, gap in gaps.items())
     close = all(abs(gap) <= CLOSE for gap in gaps.values())
-    return (HOLDS if close else DOES_NOT_HOLD), (
+    return (paired.HOLDS if close else paired.DOES_NOT_HOLD), (
         f"{text} (close: within {100 * CLOSE:.0f} %)")
 
 

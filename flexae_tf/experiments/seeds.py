@@ -60,12 +60,27 @@ def seed_summary(suite, out_dir, seed_dirs, title):
     lines += ["", formatting.markdown_table(
         ["dataset", "model", "metric", "iterations", "mean +- sd",
          "per seed"], table), ""]
-    lines += claims.verdict_lines(suite, summary)
+    lines += claims.verdict_lines(suite, last_per_seed(seed_dirs))
     for metric in sorted({m for _, _, m in last}):
         lines += _mean_curve(suite, out_dir, summary, metric, seeds)
     files.write_atomically(os.path.join(out_dir, "report.md"),
                            "\n".join(lines))
     return summary
+
+
+def last_per_seed(seed_dirs):
+    """{(dataset, model, metric): {seed: (iteration, value)}}: each seed's
+    row at the highest iteration of each metric (what its tables show)."""
+    last = {}
+    for seed, directory in sorted(seed_dirs.items()):
+        with open(os.path.join(directory, "results.csv")) as f:
+            for row in csv.DictReader(f):
+                values = last.setdefault(
+                    (row["dataset"], row["model"], row["metric"]), {})
+                iteration = int(row["iterations"])
+                if iteration >= values.get(seed, (-1, None))[0]:
+                    values[seed] = (iteration, float(row["value"]))
+    return last
 
 
 def _pool(suite, seed_dirs):
