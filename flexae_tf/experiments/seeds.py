@@ -72,27 +72,30 @@ def last_per_seed(seed_dirs):
     """{(dataset, model, metric): {seed: (iteration, value)}}: each seed's
     row at the highest iteration of each metric (what its tables show)."""
     last = {}
+    for seed, row in _seed_rows(seed_dirs):
+        values = last.setdefault(
+            (row["dataset"], row["model"], row["metric"]), {})
+        iteration = int(row["iterations"])
+        if iteration >= values.get(seed, (-1, None))[0]:
+            values[seed] = (iteration, float(row["value"]))
+    return last
+
+
+def _seed_rows(seed_dirs):
+    """(seed, row) of every seed's results.csv, seeds in order."""
     for seed, directory in sorted(seed_dirs.items()):
         with open(os.path.join(directory, "results.csv")) as f:
             for row in csv.DictReader(f):
-                values = last.setdefault(
-                    (row["dataset"], row["model"], row["metric"]), {})
-                iteration = int(row["iterations"])
-                if iteration >= values.get(seed, (-1, None))[0]:
-                    values[seed] = (iteration, float(row["value"]))
-    return last
+                yield seed, row
 
 
 def _pool(suite, seed_dirs):
     """(summary as seed_summary returns it, rows of the summary's CSV)."""
     pooled = {}
-    for seed, directory in sorted(seed_dirs.items()):
-        with open(os.path.join(directory, "results.csv")) as f:
-            for row in csv.DictReader(f):
-                key = tuple(row[k] for k in (
-                    "dataset", "model", "metric", "iterations",
-                    "num_samples", "features"))
-                pooled.setdefault(key, []).append((seed, float(row["value"])))
+    for seed, row in _seed_rows(seed_dirs):
+        key = tuple(row[k] for k in ("dataset", "model", "metric",
+                                     "iterations", "num_samples", "features"))
+        pooled.setdefault(key, []).append((seed, float(row["value"])))
     summary, rows = {}, []
     for key, values in pooled.items():
         numbers = np.array([v for _, v in values])
