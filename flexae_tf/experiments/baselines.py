@@ -10,10 +10,16 @@ import gin
 
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import distances
+from flexae_tf.experiments import paper
 from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
 from flexae_tf.experiments import training
+
+PAPER_HEADER = "paper: rec. / gen. FID; P / R"
+PAPER_CAPTION = (f"Last column: FlexAE Tables 1 and 2 ({paper.PROTOCOL}; "
+                 "precision / recall are PRD F_8 / F_1/8), the target, not "
+                 "a comparison at this budget.")
 
 
 @gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)
@@ -47,12 +53,13 @@ def baselines(out_dir, gin_files=(), gin_bindings=(),
                                          (budget.distance, "prd"))
             rows.append(distances.distance_row(
                 report, dataset, name, results, budget, prd=True,
-                curves=learning))
+                curves=learning) + [paper.baselines_cell(dataset, name)])
             nacs[name] = results["nac"]
             schedules.update(results["schedules"])
             gen[name] = results[budget.distance]["generation"]
         report.text(f"## {dataset}")
-        report.table(distances.distance_headers(budget, prd=True), rows)
+        report.table(distances.distance_headers(budget, prd=True)
+                     + [PAPER_HEADER], rows, PAPER_CAPTION)
         plots.plot_bars(os.path.join(out_dir, f"generation_{dataset}.png"),
                         gen, f"generation {budget.label}", f"{dataset}, "
                         f"{context}")

@@ -21,7 +21,6 @@ import os
 
 import gin
 
-from flexae_tf.core import cpu
 from flexae_tf.data import datasets as data
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.experiments import budget as budget_lib
@@ -90,7 +89,6 @@ def bn_statistics(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
         f"'all' only if its generation {budget.kid_label} is lower in every "
         "seed with a "
         f"one-sided paired t-test p < {paired.ALPHA}.",
-        f"Machine: {cpu.describe()}.",
         "Paper column: none; the FlexAE paper does not study this choice "
         "(the authors' code uses 'all').")
     rows, kids, learning = [], {policy: [] for policy in POLICIES}, {}

@@ -12,6 +12,7 @@ import gin
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import formatting
 from flexae_tf.experiments import paired
+from flexae_tf.experiments import paper
 from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
@@ -53,6 +54,17 @@ def c4_verdict(pixel, features):
         f"{text} (close: within {100 * CLOSE:.0f} %)")
 
 
+def _paper_row(dataset):
+    """The paper's Table 4 row for `dataset`, judged by the C4 rule."""
+    scores = paper.TABLE_4[dataset]
+    pixel = {pair: scores[pair][0] for pair in _PAIRS}
+    features = {pair: scores[pair][1] for pair in _PAIRS}
+    verdict, reason = c4_verdict(pixel, features)
+    return ([f"paper, Table 4 ({dataset})", sheets.PAPER_ITERATIONS, 10000]
+            + [pixel[p] for p in _PAIRS] + [features[p] for p in _PAIRS]
+            + ["", f"{verdict}: {reason}"])
+
+
 def _evaluate(out_dir, dataset, which, budget):
     """(name, dataset, results) of a model to train or a trained model_dir
     (dataset None)."""
@@ -92,7 +104,7 @@ def memorization(out_dir, gin_files=(), gin_bindings=(), datasets=("mnist",),
                 "the paper's claim is Gen-Tr close to Tr-Tr.")
     runs = ([(None, d) for d in model_dirs] if model_dirs else
             [(d, model) for d in datasets])
-    rows, nacs = [], {}
+    rows, nacs, papers = [], {}, []
     for dataset, which in runs:
         name, dataset, results = _evaluate(out_dir, dataset, which, budget)
         it, n = results["iteration"], results["num_samples"]
@@ -112,12 +124,18 @@ def memorization(out_dir, gin_files=(), gin_bindings=(), datasets=("mnist",),
         rows.append(row + [formatting.fmt(results["nac"]),
                            f"{verdict}: {reason}"])
         nacs[f"{name} ({dataset})"] = results["nac"]
+        if dataset in paper.TABLE_4 and dataset not in papers:
+            papers.append(dataset)
+    for dataset in papers:
+        rows.append(_paper_row(dataset))
     report.table(["model", "iterations", "N"] + [f"PMS {p}" for p in _PAIRS]
                  + [f"IMS {p}" for p in _PAIRS] + ["NAC", "C4 verdict"],
                  rows, "PMS: pixel space; IMS: " + budget.protocol + ". C4 "
                  f"(rule fixed before the runs): holds when Gen-Tr is within "
                  f"{100 * CLOSE:.0f} % of Tr-Tr in both spaces; not testable "
                  f"when IMS Gen-Te exceeds Tr-Te by more than "
-                 f"{100 * ON_DATA:.0f} %.")
+                 f"{100 * ON_DATA:.0f} %. Paper rows: FlexAE Table 4, "
+                 f"FlexAE-SR, 10,000 images per set, Inception features "
+                 f"({paper.PROTOCOL}), judged by the same rule.")
     plots.nac_figure(report, "nac.png", nacs, f"N = {num_samples}")
     report.write()

@@ -8,7 +8,9 @@ count N), PNG plots (`plots`) and `tensorboard/` (`hparams`).
 import os
 
 from absl import logging
+import tensorflow as tf
 
+from flexae_tf.core import cpu
 from flexae_tf.core import files
 from flexae_tf.experiments import formatting
 from flexae_tf.experiments import hparams
@@ -17,12 +19,22 @@ CSV_FIELDS = ("suite", "dataset", "model", "metric", "value", "iterations",
               "num_samples", "features")
 
 
+def machine_line():
+    """Where the numbers were computed: every report states it."""
+    accelerators = [d.name for d in tf.config.list_physical_devices()
+                    if d.device_type != "CPU"]
+    return (f"Machine: {cpu.describe()}; TensorFlow {tf.__version__}; "
+            f"accelerators: {', '.join(accelerators) or 'none'}. Models and "
+            "evaluations reused from an earlier run of the same command "
+            "were computed where that run was.")
+
+
 class Report:
     """Accumulates Markdown and CSV rows; `write` saves both atomically."""
 
     def __init__(self, suite, out_dir, title):
         self.suite, self.out_dir = suite, out_dir
-        self.lines = [f"# {title}", ""]
+        self.lines = [f"# {title}", "", machine_line(), ""]
         self.rows = []
         os.makedirs(out_dir, exist_ok=True)
 

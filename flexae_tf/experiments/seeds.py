@@ -40,7 +40,7 @@ def seed_summary(suite, out_dir, seed_dirs, title):
     files.write_csv(os.path.join(out_dir, "results.csv"), SEED_CSV_FIELDS,
                     rows)
     seeds = sorted(seed_dirs)
-    lines = [f"# {title}", "",
+    lines = [f"# {title}", "", report.machine_line(), "",
              f"Seeds {', '.join(map(str, seeds))} (n = {len(seeds)}); "
              "mean +- sample standard deviation over seeds, each seed's "
              "value beside it. Every seed's own report, with its settings, "

@@ -21,7 +21,6 @@ from keras import ops
 import tensorflow as tf
 
 from flexae_tf.core import cli
-from flexae_tf.core import cpu
 from flexae_tf.core import errors
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import formatting
@@ -113,8 +112,7 @@ def synthetic_dim(out_dir, gin_files=(), gin_bindings=(),
         "synthetic_dim: latent dimension mismatch (Fig. 2)")
     report.text(f"Data: {data.description}; {num_train} training vectors.",
                 f"Models: latent m = {latent_dim}, MLP encoder/decoder "
-                f"({sheets.SYNTHETIC_SHEET}), no smoothing.",
-                f"Machine: {cpu.describe()}.")
+                f"({sheets.SYNTHETIC_SHEET}), no smoothing.")
     shape = data.train.shape[1:]
     builders = {
         # The fixed-prior baseline of the claim (C1): Tolstikhin et al.'s
@@ -177,7 +175,6 @@ def synthetic_mog(out_dir, gin_files=(), gin_bindings=(),
         "synthetic_mog: multi-modal latent (Fig. 3)")
     report.text(
         f"Data: {data.description}; {num_train} training vectors.",
-        f"Machine: {cpu.describe()}.",
         f"Models: 2-d latent, MLP encoder/decoder "
         f"({sheets.SYNTHETIC_SHEET}). The fixed GMM prior has "
         f"{prior_components} equal components "
