@@ -17,9 +17,9 @@ from flexae_tf.experiments import sheets
 from flexae_tf.experiments import training
 
 PAPER_HEADER = "paper: rec. / gen. FID; P / R"
-PAPER_CAPTION = (f"Last column: FlexAE Tables 1 and 2 ({paper.PROTOCOL}; "
-                 "precision / recall are PRD F_8 / F_1/8), the target, not "
-                 "a comparison at this budget.")
+PAPER_CAPTION = ("Last column: FlexAE Tables 1 and 2, Inception FID and "
+                 f"PRD F_8 / F_1/8 ({paper.PROTOCOL}): the target, not a "
+                 "comparison at this budget.")
 
 
 @gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)

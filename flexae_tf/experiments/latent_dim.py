@@ -57,9 +57,9 @@ def latent_dim(out_dir, gin_files=(), gin_bindings=(), dataset="mnist",
             nacs[f"{name} m={m}"] = results["nac"]
     report.table(["m"] + distances.distance_headers(budget)
                  + ["paper: rec. / gen. FID"], rows,
-                 f"Last column: FlexAE Table 3 at the same m / m_b "
-                 f"({paper.PROTOCOL}), the target, not a comparison at this "
-                 "budget.")
+                 f"Last column: FlexAE Table 3, Inception FID at the same "
+                 f"m / m_b ({paper.PROTOCOL}): the target, not a comparison "
+                 "at this budget.")
     context = f"{num_iterations} iterations, N = {num_samples}"
     for kind in ("reconstruction", "generation"):
         filename = f"{kind}_vs_m.png"

@@ -10,8 +10,8 @@ at equal budget.
 
 from flexae_tf.experiments import formatting
 
-PROTOCOL = ("paper: Inception FID against the test split, 130k iterations "
-            "at batch 128, the authors' widths")
+PROTOCOL = ("the paper's protocol: 130k iterations at batch 128, the "
+            "authors' widths, scored against the test split")
 
 # Our model names (sheets.MODEL_SHEETS) as the paper's tables spell them.
 # FP-VAE, the WGAN-GP-critic WAE and the learned-prior AAE are not in the
