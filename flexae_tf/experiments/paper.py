@@ -15,7 +15,8 @@ PROTOCOL = ("the paper's protocol: 130k iterations at batch 128, the "
 
 # Our model names (sheets.MODEL_SHEETS) as the paper's tables spell them.
 # FP-VAE, the WGAN-GP-critic WAE and the learned-prior AAE are not in the
-# paper (its "VAE + Flow" row is not FP-VAE: the flow is not the prior).
+# paper. Its "VAE + Flow" row is not matched to FP-VAE: the paper does not
+# say where its flow sits, and FP-VAE's flow is the prior.
 _PAPER_NAMES = {"VAE": "VAE", "AE+GMM": "AE + GMM", "RAE+GMM": "RAE + GMM",
                 "WAE-GAN": "WAE-GAN", "MaskAAE": "MaskAAE",
                 "FlexAE": "FlexAE", "FlexAE-SR": "FlexAE-SR"}
