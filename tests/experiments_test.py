@@ -308,7 +308,7 @@ def test_baselines_learning_curve_is_the_tables_protocol(tmp_path):
     assert generation[4] == pytest.approx(logged[4], rel=1e-4)
     report = open(os.path.join(out, "report.md")).read()
     assert "change over the last 20 %" in report
-    assert "| paper: rec. / gen. FID; P / R |" in report
+    assert "| paper: rec. / gen. FID; F_8 / F_1/8 |" in report
     assert report.count("| 10.48 / 13.6 |") == 1  # Table 1's WAE-GAN
     # Another projection for the tables: the curve stays the trainer's
     # FD[proj-64], a proxy that no longer ends at the table's number.

@@ -73,7 +73,7 @@ def test_tables_3_and_4_match_the_shared_copy():
 
 def test_cells_name_our_models_and_say_what_is_missing():
     assert paper.baselines_cell("mnist", "FlexAE-SR") == (
-        "7.63 / 6.75; P / R 0.98 / 0.99")
+        "7.63 / 6.75; F_8 / F_1/8 0.98 / 0.99")
     assert paper.baselines_cell("mnist", "AE+GMM") == "9.69 / 14.7"
     assert paper.baselines_cell("mnist", "FP-VAE") == "not in the paper"
     assert paper.latent_dim_cell("mnist", "WAE-GAN", 128, 32) == (

@@ -16,10 +16,12 @@ from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
 from flexae_tf.experiments import training
 
-PAPER_HEADER = "paper: rec. / gen. FID; P / R"
+PAPER_HEADER = "paper: rec. / gen. FID; F_8 / F_1/8"
 PAPER_CAPTION = ("Last column: FlexAE Tables 1 and 2, Inception FID and "
-                 f"PRD F_8 / F_1/8 ({paper.PROTOCOL}): the target, not a "
-                 "comparison at this budget.")
+                 "PRD F_8 / F_1/8, which the paper prints under 'precision "
+                 "/ recall' although F_8 is recall and F_1/8 precision by "
+                 f"Sajjadi et al.'s definitions ({paper.PROTOCOL}): the "
+                 "target, not a comparison at this budget.")
 
 
 @gin.configurable(denylist=budget_lib.IMAGE_RUNNER_ARGS)
