@@ -714,3 +714,20 @@ def test_c4_rule_by_hand():
     # On the data but copying: Gen-Tr 20 % below Tr-Tr.
     copying = dict(paper_ims, **{"Gen-Tr": 0.8 * 7.11})
     assert suite.c4_verdict(paper_pms, copying)[0] == paired.DOES_NOT_HOLD
+
+
+def test_learning_curves_tell_every_model_apart(tmp_path, monkeypatch):
+    # The baselines suite draws eleven models; with the ten-colour cycle
+    # alone the first and the eleventh line looked the same.
+    from flexae_tf.experiments import plots
+    drawn = []
+    monkeypatch.setattr(plots.figures, "save",
+                        lambda figure, path: drawn.append(figure))
+    curves = {f"model {i}": ([500, 1000], [10.0 + i, 5.0 + i])
+              for i in range(11)}
+    plots.plot_curves(str(tmp_path / "curves.png"), curves, "iteration",
+                      "FD", "eleven models", log_y=True)
+    lines = drawn[0].axes[0].get_lines()
+    assert [line.get_label() for line in lines] == list(curves)
+    assert len({(line.get_color(), line.get_linestyle())
+                for line in lines}) == 11

@@ -6,6 +6,8 @@ import numpy as np
 
 from flexae_tf.core import figures
 
+_LINE_STYLES = ("-", "--", ":", "-.")
+
 
 def plot_curves(path, curves, xlabel, ylabel, title, log_y=False,
                 symlog_x=None, marker="."):
@@ -18,8 +20,11 @@ def plot_curves(path, curves, xlabel, ylabel, title, log_y=False,
     """
     plt = figures.pyplot()
     figure, ax = plt.subplots(figsize=(5, 3.5))
-    for label, (x, y) in curves.items():
-        ax.plot(x, y, marker=marker, label=label)
+    for i, (label, (x, y)) in enumerate(curves.items()):
+        # The colour cycle has ten colours and the baselines suite draws
+        # eleven models: the line style tells the eleventh from the first.
+        ax.plot(x, y, marker=marker, label=label,
+                linestyle=_LINE_STYLES[i // 10 % len(_LINE_STYLES)])
     if symlog_x is not None:
         ax.set_xscale("symlog", linthresh=symlog_x)
     ax.set_xlabel(xlabel)
@@ -27,7 +32,7 @@ def plot_curves(path, curves, xlabel, ylabel, title, log_y=False,
     ax.set_title(title, fontsize=9)
     if log_y:
         ax.set_yscale("log")
-    ax.legend()
+    ax.legend(fontsize=7 if len(curves) > 6 else None)
     ax.grid(alpha=0.3)
     figures.save(figure, path)
 
