@@ -25,6 +25,7 @@ from flexae_tf.experiments import beta_sweep
 from flexae_tf.experiments import claims
 from flexae_tf.experiments import budget as budget_lib
 from flexae_tf.experiments import paired
+from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import runner
 from flexae_tf.experiments import seeds as seeds_lib
@@ -719,7 +720,6 @@ def test_c4_rule_by_hand():
 def test_learning_curves_tell_every_model_apart(tmp_path, monkeypatch):
     # The baselines suite draws eleven models; with the ten-colour cycle
     # alone the first and the eleventh line looked the same.
-    from flexae_tf.experiments import plots
     drawn = []
     monkeypatch.setattr(plots.figures, "save",
                         lambda figure, path: drawn.append(figure))

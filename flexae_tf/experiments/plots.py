@@ -20,11 +20,12 @@ def plot_curves(path, curves, xlabel, ylabel, title, log_y=False,
     """
     plt = figures.pyplot()
     figure, ax = plt.subplots(figsize=(5, 3.5))
+    # The default colour cycle has ten colours and the baselines suite draws
+    # eleven models: once the colours repeat, the line style changes.
+    colours = len(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for i, (label, (x, y)) in enumerate(curves.items()):
-        # The colour cycle has ten colours and the baselines suite draws
-        # eleven models: the line style tells the eleventh from the first.
         ax.plot(x, y, marker=marker, label=label,
-                linestyle=_LINE_STYLES[i // 10 % len(_LINE_STYLES)])
+                linestyle=_LINE_STYLES[i // colours % len(_LINE_STYLES)])
     if symlog_x is not None:
         ax.set_xscale("symlog", linthresh=symlog_x)
     ax.set_xlabel(xlabel)
