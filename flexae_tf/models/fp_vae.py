@@ -34,7 +34,7 @@ class FPVAE(vae.VAE):
     """VAE + flow prior, beta-weighted KL with linear warm-up."""
 
     def __init__(self, image_shape, latent_dim=8, beta=1.0,
-                 warmup_iterations=10000, learning_rate=2e-4,
+                 warmup_iterations=50000, learning_rate=2e-4,
                  schedule_scale=1.0, seed=0, name="fp_vae"):
         """Builds the networks and the flow.
 
