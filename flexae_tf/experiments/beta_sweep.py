@@ -29,6 +29,7 @@ from flexae_tf.experiments import plots
 from flexae_tf.experiments import report as report_lib
 from flexae_tf.experiments import sheets
 from flexae_tf.experiments import training
+from flexae_tf.models import fp_vae
 
 # Model display name: gin binding that sets its beta.
 BETA_BINDINGS = {
@@ -52,7 +53,10 @@ def model_bindings(model, beta, latent_dim, warmup_iterations):
 def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
                datasets=("mnist", "fashion_mnist"),
                models=tuple(BETA_BINDINGS), betas=(0.0, 0.01, 0.1, 1.0),
-               latent_dim=8, warmup_fraction=50 / 130, num_iterations=500,
+               latent_dim=8,
+               warmup_fraction=(fp_vae.PAPER_WARMUP_ITERATIONS
+                                / sheets.PAPER_ITERATIONS),
+               num_iterations=500,
                num_samples=2000, batch_size=64, features="projection",
                projection_dim=64, network_sheet=sheets.CPU_SHEET,
                curve_interval=100, select_on_validation=False,
@@ -68,8 +72,8 @@ def beta_sweep(out_dir, gin_files=(), gin_bindings=(),
       betas: the sweep (>= 0).
       latent_dim: code size of every model (8: the paper's MNIST).
       warmup_fraction: FP-VAE's beta warm-up, as a fraction of training:
-        the paper anneals over its first 50k iterations, read against
-        the 130k budget the other suites scale by.
+        the paper's 50k iterations over the 130k budget the other suites
+        scale by.
       num_iterations: per model.
       num_samples: N of every metric.
       batch_size: per iteration.
