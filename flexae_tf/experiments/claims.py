@@ -64,8 +64,9 @@ CLAIMS: Dict[str, Tuple[Claim, ...]] = {
               "plotted in Fig. 3, no numbers"),
     ) + tuple(
         # Added 2026-12-05, as the middle betas' runs started and before
-        # any of their evaluations: "FID falls as beta falls" read as
-        # each neighbouring pair of the paper's sweep, each judged alone.
+        # any of their Inception scores: "FID falls as beta falls" read
+        # as each neighbouring pair of the paper's sweep, each judged
+        # alone.
         Claim(f"C5 (learned-priors Fig. 3): {title} generates better at "
               f"beta = {low:g} than at {high:g}", _KID,
               f"{model} beta={low:g}", f"{model} beta={high:g}",
