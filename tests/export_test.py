@@ -38,6 +38,10 @@ SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable),
 # have 256 levels per channel (measured on a trained model: see
 # saved_models/README.md).
 TFLITE_BOUNDS = {"float32": 1e-5, "float16": 1e-2, "int8": 5e-2}
+# Under `pytest -n` (with pyproject's `--dist loadgroup`) every test here
+# runs on one worker: split over two, each built the `run` fixture below,
+# about 30 s of training, exporting and CLI processes, twice.
+pytestmark = pytest.mark.xdist_group("export")
 
 
 def _python(*args, **kwargs):
