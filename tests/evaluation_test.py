@@ -16,6 +16,7 @@ from flexae_tf.evaluation import samples
 from flexae_tf.storage import checkpoints
 from flexae_tf.evaluation import model_metrics
 from flexae_tf.evaluation import run as evaluation_run
+from flexae_tf.core import errors
 from flexae_tf.core import paths
 from tests import helpers
 
@@ -101,19 +102,41 @@ def test_results_are_merged_never_lost(model_dir):
     assert ("authors", "fid/generation") in at_150
 
 
+# The command for the two ways a bad input reaches the user: absl's flag
+# parser (a bad enum) and an error of the library call, printed as one
+# line by main. The other bad inputs take the second path, so they are
+# checked in this process by that call, as the merge test above does.
 @pytest.mark.parametrize("args,message", [
     (["--model_dir=/nonexistent/run"], "not a trained model directory"),
-    (["--metrics=fid,bogus"], "Unknown metrics"),
-    (["--num_samples=0"], "num_samples=0"),
     (["--protocol=best"], "protocol"),
-    (["--min_iteration=99"], "No checkpoint at iteration >= 99"),
 ])
 def test_bad_input_is_one_clear_error(model_dir, args, message):
     if not args[0].startswith("--model_dir"):
         args = [f"--model_dir={model_dir}"] + args
     result = _run("flexae_tf.evaluate", "--num_samples=50", *args)
-    assert result.returncode in (1, 2), result.stderr[-2000:]
-    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr[-2000:]
+    error = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert len(error) == 1 and message in error[0], result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1] == error[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("num_samples,metrics,min_iteration,message", [
+    (50, ["fid", "bogus"], 0, "Unknown metrics"),
+    (0, ["fid"], 0, "num_samples=0"),
+    (50, ["fid"], 99, "No checkpoint at iteration >= 99"),
+])
+def test_bad_arguments_are_one_line_errors(model_dir, num_samples, metrics,
+                                           min_iteration, message):
+    # The exceptions the command turns into one `error:` line, exit 2.
+    try:
+        with pytest.raises((errors.UserError, ValueError,
+                            FileNotFoundError)) as raised:
+            evaluation_run.evaluate_run(model_dir, "standard", num_samples,
+                                        metrics, min_iteration)
+    finally:
+        gin.clear_config()
+    assert message in str(raised.value).strip().splitlines()[0]
 
 
 def test_missing_fid_weights_file_is_one_line(model_dir):

@@ -119,7 +119,8 @@ def test_killed_worker_resumes_and_matches_single_process(tmp_path):
               f"train.checkpoint_interval={interval}",
               f"train.log_interval={interval}",
               f"train.image_interval={num_iterations}",
-              "train.keep_checkpoints=100", "FlexAE.seed=0"]
+              "train.keep_checkpoints=100", "FlexAE.seed=0",
+              f"FlexAE.critic_steps={critic_steps}"]
     with _cluster(tmp_path, model_dir, params, max_restarts=2) as cluster:
         deadline = time.time() + CLUSTER_TIMEOUT
         while _chief_checkpoint_number(model_dir) is None:
