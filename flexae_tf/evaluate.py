@@ -64,10 +64,8 @@ def main(argv):
         summary, path = evaluation_run.evaluate_run(
             FLAGS.model_dir, FLAGS.protocol, FLAGS.num_samples, FLAGS.metrics,
             FLAGS.min_iteration, FLAGS.gin_param, FLAGS.attribute_grids)
-    except (errors.UserError, ValueError, FileNotFoundError) as e:
-        # gin appends "  In call to configurable ..." lines: the first says
-        # it all.
-        cli.fail((str(e).strip().splitlines() or [type(e).__name__])[0])
+    except evaluation_run.BAD_INPUT_ERRORS as e:
+        cli.fail(errors.first_line(e))
     logging.info("Results merged into %s", path)
     print(json.dumps(summary, indent=2, sort_keys=True, default=str))
 

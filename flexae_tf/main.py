@@ -44,10 +44,9 @@ def main(argv):
         logging.info("%s", cpu.describe())
         train_lib.train(model_dir)
     except errors.UserError as e:
-        # gin appends "  In call to configurable 'train'" on a second line.
-        cli.fail(str(e).strip().splitlines()[0])
+        cli.fail(errors.first_line(e))
     except train_lib.Interrupted as e:  # SIGTERM/SIGINT, checkpoint written.
-        print(f"stopped: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"stopped: {errors.first_line(e)}", file=sys.stderr)
         sys.exit(train_lib.INTERRUPTED_STATUS)
     logging.info("Done: %s", model_dir)
 

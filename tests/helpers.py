@@ -30,6 +30,26 @@ FlowPrior.hidden_units = 16
 """
 
 
+def first_error_line(call, exceptions=None):
+    """The line a command prints when `call`, the library call it makes,
+    fails on bad input (`errors.first_line`); fails the test unless `call()`
+    raises one of `exceptions` (default: UserError). The gin config is
+    cleared before and after.
+
+    Checks a command's bad-input path in the test process: a TensorFlow
+    process per bad input would cost seconds of import each.
+    """
+    import gin  # pylint: disable=g-import-not-at-top
+    from flexae_tf.core import errors  # pylint: disable=g-import-not-at-top
+    gin.clear_config()
+    try:
+        with pytest.raises(exceptions or errors.UserError) as raised:
+            call()
+    finally:
+        gin.clear_config()
+    return errors.first_line(raised.value)
+
+
 def run_module(module, *args, timeout=600, env=None):
     """`python -m module args...` from the repository root, output kept."""
     import subprocess  # pylint: disable=g-import-not-at-top

@@ -13,7 +13,6 @@ import tensorflow as tf
 
 from flexae_tf.storage import checkpoints
 from flexae_tf.core import cli
-from flexae_tf.core import errors
 from flexae_tf.data import datasets as data
 from flexae_tf.core import paths
 from flexae_tf.training import train_lib
@@ -166,15 +165,11 @@ def test_missing_data_is_one_clear_error(tmp_path):
 
 
 def _first_line_of_user_error(model_dir, gin_files, bindings):
-    """What main prints for a bad input: the UserError's first line."""
-    gin.clear_config()
-    try:
-        with pytest.raises(errors.UserError) as raised:
-            cli.load_gin(gin_files, bindings)
-            train_lib.train(model_dir)
-    finally:
-        gin.clear_config()
-    return str(raised.value).strip().splitlines()[0]
+    """What main prints for a bad input."""
+    def call():
+        cli.load_gin(gin_files, bindings)
+        train_lib.train(model_dir)
+    return helpers.first_error_line(call)
 
 
 @pytest.mark.parametrize("gin_files,bindings,message", [

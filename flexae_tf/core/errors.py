@@ -9,6 +9,15 @@ class UserError(ValueError):
     """Bad input; the message names what was wrong and how to fix it."""
 
 
+def first_line(error):
+    """The line an entry point prints for `error`.
+
+    gin appends "  In call to configurable ..." lines to what a
+    configurable raises; the first line says it all.
+    """
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def check_positive(prefix, **values):
     """Raises UserError unless every value is a positive int."""
     for name, value in values.items():

@@ -20,6 +20,10 @@ from flexae_tf.storage import artifacts
 from flexae_tf.storage import checkpoints
 from flexae_tf.storage import eval_checkpoints
 
+# What `evaluate_run` raises for bad input (a bad argument, binding, run
+# directory or data file); the evaluate command prints one line for each.
+BAD_INPUT_ERRORS = (errors.UserError, ValueError, FileNotFoundError)
+
 
 def evaluate_run(model_dir, protocol, num_samples, metrics, min_iteration=0,
                  gin_bindings=(), attribute_grids=False):

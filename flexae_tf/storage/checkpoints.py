@@ -102,8 +102,7 @@ def verify(path):
     except Exception as e:  # pylint: disable=broad-except
         # Truncations surface as DataLossError, OutOfRangeError, or even
         # IndexError from the reader: all mean "cannot be read".
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise CorruptCheckpoint(f"{path}: {first}") from e
+        raise CorruptCheckpoint(f"{path}: {errors.first_line(e)}") from e
 
 
 def parts(path):
