@@ -637,6 +637,43 @@ def test_claims_pair_each_seeds_last_row_by_seed(tmp_path):
     assert claims.verdict_lines("no_such_suite", {}) == []
 
 
+def test_seed_summary_shows_every_seeds_chosen_checkpoint(tmp_path):
+    """A score of a checkpoint chosen on validation sits at another
+    iteration in each seed: the summary row pools the seeds' own rows
+    (not only those that chose the latest iteration) and draws no mean
+    curve through them; a learning curve every seed has is drawn."""
+    rows = {  # seed: [(model, metric, iteration, value)]
+        0: [("A", "generation_kid", 500, 1.0)],
+        1: [("A", "generation_kid", 450, 2.0)],
+        2: [("A", "generation_kid", 350, 6.0)]}
+    seed_dirs = {}
+    for seed, entries in rows.items():
+        report = report_lib.Report("toy", str(tmp_path / f"seed_{seed}"), "t")
+        for iteration in (100, 300, 500):
+            report.result("mnist", "A", "generation_fd", seed + iteration,
+                          iteration, 100)
+        for model, metric, iteration, value in entries:
+            report.result("mnist", model, metric, value, iteration, 100)
+        if seed < 2:
+            report.result("mnist", "B", "generation_kid", 4.0 + seed, 500,
+                          100)
+        report.write()
+        seed_dirs[seed] = report.out_dir
+    out = str(tmp_path / "summary")
+    seeds_lib.seed_summary("toy", out, seed_dirs, "toy: 3 seeds")
+    with open(os.path.join(out, "report.md")) as f:
+        report = f.read()
+    # mean 3, SD sqrt(7) = 2.646.
+    assert ("| mnist | A | generation_kid | 500 / 450 / 350 | 3 +- 2.6 | "
+            "1 / 2 / 6 |") in report
+    assert "| mnist | A | generation_fd | 500 | 501 +- 1 | 500 / 501 / 502 |" \
+        in report
+    assert ("| mnist | B | generation_kid | 500 | 4.5 +- 0.71 | 4 / 5 "
+            "(seeds 0, 1) |") in report
+    assert os.path.exists(os.path.join(out, "mean_generation_fd.png"))
+    assert not os.path.exists(os.path.join(out, "mean_generation_kid.png"))
+
+
 def test_registered_claims_name_rows_their_suites_write():
     """A typo in a pre-registered claim would leave it never judged."""
     budget = budget_lib.Budget(num_iterations=10, num_samples=100,

@@ -19,8 +19,9 @@ def seed_summary(suite, out_dir, seed_dirs, title):
 
     Rows of the seeds' results.csv files that agree on dataset, model,
     metric, iterations, N and features are pooled. Writes
-    <out_dir>/report.md (the last iteration of every metric as mean +- sd
-    with each seed's value, links to the seeds' own reports and the
+    <out_dir>/report.md (each seed's last row of every metric, which is
+    the chosen checkpoint's where one was chosen, as mean +- sd with each
+    seed's iteration and value, links to the seeds' own reports and the
     verdicts of the suite's pre-registered claims, `claims.CLAIMS`), a
     results.csv with `value` = mean plus `std` (sample standard deviation,
     ddof = 1), `n` and `seed_values`, and one mean-curve plot per metric
@@ -47,21 +48,30 @@ def seed_summary(suite, out_dir, seed_dirs, title):
              "pictures and per-model wall time:", ""]
     lines += [f"- [seed {s}]({os.path.relpath(seed_dirs[s], out_dir)}/"
               "report.md)" for s in seeds]
-    last = {}
-    for (dataset, model, metric, iterations) in summary:
-        head = (dataset, model, metric)
-        last[head] = max(last.get(head, iterations), iterations)
+    # Each seed's own last row: a checkpoint chosen on validation sits at
+    # another iteration in each seed, and pooling by iteration would show
+    # only the seeds that happened to choose the latest one.
+    chosen = last_per_seed(seed_dirs)
     table = []
-    for (dataset, model, metric), iterations in last.items():
-        mean, std, values = summary[(dataset, model, metric, iterations)]
-        table.append([dataset, model, metric, iterations,
-                      f"{formatting.fmt(mean)} +- {formatting.fmt(std, 2)}",
-                      " / ".join(formatting.fmt(v) for v in values)])
+    for (dataset, model, metric), per_seed in chosen.items():
+        present = [s for s in seeds if s in per_seed]
+        iterations = [per_seed[s][0] for s in present]
+        values = np.array([per_seed[s][1] for s in present])
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+        listed = " / ".join(formatting.fmt(v) for v in values)
+        if len(present) < len(seeds):
+            listed += f" (seeds {', '.join(map(str, present))})"
+        table.append([
+            dataset, model, metric,
+            " / ".join(map(str, iterations))
+            if len(set(iterations)) > 1 else iterations[0],
+            f"{formatting.fmt(float(values.mean()))} +- "
+            f"{formatting.fmt(std, 2)}", listed])
     lines += ["", formatting.markdown_table(
         ["dataset", "model", "metric", "iterations", "mean +- sd",
          "per seed"], table), ""]
-    lines += claims.verdict_lines(suite, last_per_seed(seed_dirs))
-    for metric in sorted({m for _, _, m in last}):
+    lines += claims.verdict_lines(suite, chosen)
+    for metric in sorted({m for _, _, m in chosen}):
         lines += _mean_curve(suite, out_dir, summary, metric, seeds)
     files.write_atomically(os.path.join(out_dir, "report.md"),
                            "\n".join(lines))
@@ -113,15 +123,18 @@ def _pool(suite, seed_dirs):
 
 def _mean_curve(suite, out_dir, summary, metric, seeds):
     """Plots the mean of `metric` over iterations, if it has a curve;
-    returns the report's lines for it."""
+    returns the report's lines for it.
+
+    A point is drawn only where every seed has it: the scores of chosen
+    checkpoints (one iteration per seed) are not a curve."""
     curves = {}
-    for (dataset, model, name, iterations), (mean, _, _) in sorted(
+    for (dataset, model, name, iterations), (mean, _, values) in sorted(
             summary.items(), key=lambda item: item[0][3]):
-        if name == metric:
+        if name == metric and len(values) == len(seeds):
             x, y = curves.setdefault(f"{dataset} {model}", ([], []))
             x.append(iterations)
             y.append(mean)
-    if max(len(x) for x, _ in curves.values()) < 2:
+    if max((len(x) for x, _ in curves.values()), default=0) < 2:
         return []
     filename = f"mean_{formatting.tag(metric)}.png"
     plots.plot_curves(os.path.join(out_dir, filename), curves, "iteration",
