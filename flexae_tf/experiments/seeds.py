@@ -57,7 +57,7 @@ def seed_summary(suite, out_dir, seed_dirs, title):
         present = [s for s in seeds if s in per_seed]
         iterations = [per_seed[s][0] for s in present]
         values = np.array([per_seed[s][1] for s in present])
-        std = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+        std = _sample_std(values)
         listed = " / ".join(formatting.fmt(v) for v in values)
         if len(present) < len(seeds):
             listed += f" (seeds {', '.join(map(str, present))})"
@@ -109,7 +109,7 @@ def _pool(suite, seed_dirs):
     summary, rows = {}, []
     for key, values in pooled.items():
         numbers = np.array([v for _, v in values])
-        std = float(np.std(numbers, ddof=1)) if len(numbers) > 1 else np.nan
+        std = _sample_std(numbers)
         dataset, model, metric, iterations, num_samples, features = key
         summary[(dataset, model, metric, int(iterations))] = (
             float(numbers.mean()), std, numbers.tolist())
@@ -119,6 +119,11 @@ def _pool(suite, seed_dirs):
             std=std, n=len(numbers),
             seed_values=" ".join(f"{s}:{v:.6g}" for s, v in values)))
     return summary, rows
+
+
+def _sample_std(values):
+    """Sample standard deviation (ddof = 1); NaN for a single value."""
+    return float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
 
 
 def _mean_curve(suite, out_dir, summary, metric, seeds):
